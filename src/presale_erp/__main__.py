@@ -1,0 +1,3 @@
+from presale_erp.cli import app
+
+app(prog_name="presale-erp")

@@ -1,0 +1,1 @@
+"""The edge: database, queue and (later) platform, carrier and accounting adapters."""

@@ -1,0 +1,46 @@
+"""The audit trail: every write records who did what, to which record, when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from presale_erp.adapters.db.tables import audit_log
+
+
+def record(
+    conn: Connection,
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    at: datetime,
+    details: dict[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        audit_log.insert(),
+        [{"actor": actor, "action": action, "entity": entity, "entity_id": entity_id, "at": at,
+          "details": details}],
+    )
+
+
+def record_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(audit_log.insert(), rows)
+
+
+def page(
+    conn: Connection, *, entity: str | None, actor: str | None, before_id: int | None, limit: int
+) -> list[dict[str, Any]]:
+    query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    if entity:
+        query = query.where(audit_log.c.entity == entity)
+    if actor:
+        query = query.where(audit_log.c.actor == actor)
+    if before_id is not None:
+        query = query.where(audit_log.c.id < before_id)
+    return [dict(row) for row in conn.execute(query).mappings()]

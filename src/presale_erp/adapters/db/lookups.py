@@ -1,0 +1,52 @@
+"""Turning business codes (SKU, warehouse, bin, shop) into row ids in one query per table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Table, select, tuple_
+from sqlalchemy.engine import Connection
+
+from presale_erp.adapters.db.tables import bins, shops, skus, warehouses
+from presale_erp.domain.errors import NotFound
+
+
+def ids_by_code(conn: Connection, table: Table, codes: Iterable[str], what: str) -> dict[str, int]:
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    rows = conn.execute(select(table.c.code, table.c.id).where(table.c.code.in_(wanted))).all()
+    found = {code: row_id for code, row_id in rows}
+    missing = [code for code in wanted if code not in found]
+    if missing:
+        raise NotFound(f"No {what} with code {', '.join(missing)}.")
+    return found
+
+
+def sku_ids(conn: Connection, codes: Iterable[str]) -> dict[str, int]:
+    return ids_by_code(conn, skus, codes, "SKU")
+
+
+def warehouse_ids(conn: Connection, codes: Iterable[str]) -> dict[str, int]:
+    return ids_by_code(conn, warehouses, codes, "warehouse")
+
+
+def shop_ids(conn: Connection, codes: Iterable[str]) -> dict[str, int]:
+    return ids_by_code(conn, shops, codes, "shop")
+
+
+def bin_ids(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """(warehouse code, bin code) -> bin id; every bin must exist in that warehouse."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(warehouses.c.code, bins.c.code, bins.c.id)
+        .join(bins, bins.c.warehouse_id == warehouses.c.id)
+        .where(tuple_(warehouses.c.code, bins.c.code).in_(wanted))
+    ).all()
+    found = {(wh, code): bin_id for wh, code, bin_id in rows}
+    missing = [f"{code} in {wh}" for wh, code in wanted if (wh, code) not in found]
+    if missing:
+        raise NotFound(f"No bin {', '.join(missing)}.")
+    return found

@@ -1,0 +1,337 @@
+"""Stock rows: positions, bin balances, movements and reservations. All stock writers lock through here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, case, func, select, tuple_, update
+from sqlalchemy.engine import Connection
+
+from presale_erp.adapters.db.tables import (
+    bin_stock,
+    bins,
+    movement_requests,
+    movements,
+    reservations,
+    skus,
+    stock_positions,
+    warehouses,
+)
+from presale_erp.adapters.db.upsert import insert_ignoring_existing, upsert
+from presale_erp.domain.ledger import (
+    MovementLine,
+    PositionKey,
+    Reservation,
+    ReservationStage,
+    ReservationStatus,
+    StockBook,
+    StockPosition,
+)
+
+COUNTERS = [f.name for f in fields(StockPosition) if f.name not in ("sku", "warehouse")]
+
+
+@dataclass
+class LockedStock:
+    """A StockBook over locked rows, with the ids to write it back and a snapshot to see what changed."""
+
+    book: StockBook
+    sku_ids: dict[str, int]
+    warehouse_ids: dict[str, int]
+    before: dict[PositionKey, tuple[int, ...]]
+    bins_before: dict[tuple[str, str, str], int]
+
+
+def _counters(position: StockPosition) -> tuple[int, ...]:
+    return tuple(getattr(position, name) for name in COUNTERS)
+
+
+def lock_positions(
+    conn: Connection,
+    keys: Iterable[PositionKey],
+    sku_ids: dict[str, int],
+    warehouse_ids: dict[str, int],
+    *,
+    create_missing: bool,
+    now: datetime,
+) -> LockedStock:
+    """Lock the position rows for `keys` in one fixed order (sku id, warehouse id), so that two
+    transactions locking overlapping sets always queue behind each other instead of deadlocking.
+    SQLite has a single writer (BEGIN IMMEDIATE), so there the lock is the transaction itself."""
+    id_keys = sorted({(sku_ids[s], warehouse_ids[w]) for s, w in keys})
+    if create_missing:
+        insert_ignoring_existing(
+            conn,
+            stock_positions,
+            [{"sku_id": s, "warehouse_id": w, **dict.fromkeys(COUNTERS, 0), "updated_at": now} for s, w in id_keys],
+        )
+    code_of_sku = {v: k for k, v in sku_ids.items()}
+    code_of_wh = {v: k for k, v in warehouse_ids.items()}
+    rows = conn.execute(
+        select(stock_positions)
+        .where(tuple_(stock_positions.c.sku_id, stock_positions.c.warehouse_id).in_(id_keys))
+        .order_by(stock_positions.c.sku_id, stock_positions.c.warehouse_id)
+        .with_for_update()
+    ).mappings()
+    positions: dict[PositionKey, StockPosition] = {}
+    for row in rows:
+        key = (code_of_sku[row["sku_id"]], code_of_wh[row["warehouse_id"]])
+        positions[key] = StockPosition(sku=key[0], warehouse=key[1], **{c: row[c] for c in COUNTERS})
+    book = StockBook(positions=positions)
+    return LockedStock(
+        book=book,
+        sku_ids=dict(sku_ids),
+        warehouse_ids=dict(warehouse_ids),
+        before={k: _counters(p) for k, p in positions.items()},
+        bins_before={},
+    )
+
+
+def load_bins(conn: Connection, locked: LockedStock, bin_keys: Iterable[tuple[str, str, str]]) -> None:
+    """Bring the bin balances (sku, warehouse, bin code) a movement touches into the book."""
+    wanted = sorted(set(bin_keys))
+    if not wanted:
+        return
+    rows = conn.execute(
+        select(skus.c.code, warehouses.c.code, bins.c.code, bin_stock.c.on_hand)
+        .select_from(bin_stock)
+        .join(skus, skus.c.id == bin_stock.c.sku_id)
+        .join(warehouses, warehouses.c.id == bin_stock.c.warehouse_id)
+        .join(bins, bins.c.id == bin_stock.c.bin_id)
+        .where(tuple_(skus.c.code, warehouses.c.code, bins.c.code).in_(wanted))
+    ).all()
+    for sku, wh, bin_code, on_hand in rows:
+        locked.book.bins[(sku, wh, bin_code)] = on_hand
+    locked.bins_before = dict(locked.book.bins)
+
+
+def save(conn: Connection, locked: LockedStock, bin_ids: dict[tuple[str, str], int], now: datetime) -> None:
+    """Write back every position and bin balance the book changed, in one statement each."""
+    changed = [
+        p for k, p in locked.book.positions.items() if locked.before.get(k) != _counters(p)
+    ]
+    new_rows = [p for p in changed if p.key not in locked.before]
+    existing = [p for p in changed if p.key in locked.before]
+    if new_rows:
+        conn.execute(stock_positions.insert(), [_position_row(locked, p, now) for p in new_rows])
+    if existing:
+        statement = (
+            update(stock_positions)
+            .where(
+                and_(
+                    stock_positions.c.sku_id == bindparam("k_sku"),
+                    stock_positions.c.warehouse_id == bindparam("k_wh"),
+                )
+            )
+            .values({c: bindparam(f"v_{c}") for c in [*COUNTERS, "updated_at"]})
+        )
+        conn.execute(
+            statement,
+            [
+                {
+                    "k_sku": locked.sku_ids[p.sku],
+                    "k_wh": locked.warehouse_ids[p.warehouse],
+                    **{f"v_{c}": getattr(p, c) for c in COUNTERS},
+                    "v_updated_at": now,
+                }
+                for p in existing
+            ],
+        )
+    bin_rows = [
+        {
+            "sku_id": locked.sku_ids[sku],
+            "warehouse_id": locked.warehouse_ids[wh],
+            "bin_id": bin_ids[(wh, bin_code)],
+            "on_hand": qty,
+        }
+        for (sku, wh, bin_code), qty in locked.book.bins.items()
+        if locked.bins_before.get((sku, wh, bin_code)) != qty
+    ]
+    upsert(conn, bin_stock, bin_rows, key=["sku_id", "warehouse_id", "bin_id"], update=["on_hand"])
+
+
+def _position_row(locked: LockedStock, position: StockPosition, now: datetime) -> dict[str, Any]:
+    return {
+        "sku_id": locked.sku_ids[position.sku],
+        "warehouse_id": locked.warehouse_ids[position.warehouse],
+        **{c: getattr(position, c) for c in COUNTERS},
+        "updated_at": now,
+    }
+
+
+def find_movement_request(conn: Connection, request_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(movement_requests).where(movement_requests.c.id == request_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def insert_movement(
+    conn: Connection,
+    *,
+    header: dict[str, Any],
+    lines: Sequence[MovementLine],
+    locked: LockedStock,
+    bin_ids: dict[tuple[str, str], int],
+    reservation_id: str | None,
+) -> None:
+    conn.execute(movement_requests.insert(), [header])
+    conn.execute(
+        movements.insert(),
+        [
+            {
+                "request_id": header["id"],
+                "seq": seq,
+                "kind": header["kind"],
+                "sku_id": locked.sku_ids[line.sku],
+                "warehouse_id": locked.warehouse_ids[line.warehouse],
+                "bin_id": bin_ids[(line.warehouse, line.bin)] if line.bin else None,
+                "bucket": line.bucket.value,
+                "quantity": line.quantity,
+                "reservation_id": reservation_id,
+                "at": header["at"],
+                "actor": header["actor"],
+            }
+            for seq, line in enumerate(lines, start=1)
+        ],
+    )
+
+
+def find_reservations(conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(reservations, skus.c.code.label("sku"), warehouses.c.code.label("warehouse"))
+        .join(skus, skus.c.id == reservations.c.sku_id)
+        .join(warehouses, warehouses.c.id == reservations.c.warehouse_id)
+        .where(reservations.c.id.in_(sorted(set(ids))))
+    ).mappings()
+    return {row["id"]: dict(row) for row in rows}
+
+
+def to_domain_reservation(row: dict[str, Any]) -> Reservation:
+    return Reservation(
+        id=row["id"],
+        sku=row["sku"],
+        warehouse=row["warehouse"],
+        quantity=row["quantity"],
+        stage=ReservationStage(row["stage"]),
+        from_quota=row["from_quota"],
+        status=ReservationStatus(row["status"]),
+    )
+
+
+def insert_reservations(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(reservations.insert(), list(rows))
+
+
+def update_reservations(conn: Connection, changes: Sequence[dict[str, Any]]) -> None:
+    """Each change: id plus the new status, stage, ended_at and ended_by."""
+    if not changes:
+        return
+    statement = (
+        update(reservations)
+        .where(reservations.c.id == bindparam("k_id"))
+        .values(
+            status=bindparam("v_status"),
+            stage=bindparam("v_stage"),
+            ended_at=bindparam("v_ended_at"),
+            ended_by=bindparam("v_ended_by"),
+        )
+    )
+    conn.execute(
+        statement,
+        [
+            {
+                "k_id": c["id"],
+                "v_status": c["status"],
+                "v_stage": c["stage"],
+                "v_ended_at": c["ended_at"],
+                "v_ended_by": c["ended_by"],
+            }
+            for c in changes
+        ],
+    )
+
+
+def expired_reservation_ids(conn: Connection, now: datetime, limit: int) -> list[str]:
+    rows = conn.execute(
+        select(reservations.c.id)
+        .where(reservations.c.status == ReservationStatus.PENDING.value, reservations.c.expires_at < now)
+        .order_by(reservations.c.expires_at, reservations.c.id)
+        .limit(limit)
+    ).scalars()
+    return list(rows)
+
+
+def ledger_discrepancies(conn: Connection) -> list[dict[str, Any]]:
+    """Positions whose counters disagree with the sum of their movements or pending reservations."""
+    moved = (
+        select(
+            movements.c.sku_id,
+            movements.c.warehouse_id,
+            func.sum(_bucket_sum("on_hand")).label("on_hand"),
+            func.sum(_bucket_sum("in_transit_purchase")).label("in_transit_purchase"),
+            func.sum(_bucket_sum("in_transit_transfer")).label("in_transit_transfer"),
+        )
+        .group_by(movements.c.sku_id, movements.c.warehouse_id)
+        .subquery()
+    )
+    held = (
+        select(
+            reservations.c.sku_id,
+            reservations.c.warehouse_id,
+            func.sum(reservations.c.quantity).label("reserved"),
+        )
+        .where(reservations.c.status == ReservationStatus.PENDING.value)
+        .group_by(reservations.c.sku_id, reservations.c.warehouse_id)
+        .subquery()
+    )
+    p = stock_positions.c
+    rows = conn.execute(
+        select(
+            skus.c.code.label("sku"),
+            warehouses.c.code.label("warehouse"),
+            p.on_hand,
+            p.reserved,
+            p.in_transit_purchase,
+            p.in_transit_transfer,
+            p.presale_booked,
+            p.awaiting_review,
+            p.awaiting_shipment,
+            func.coalesce(moved.c.on_hand, 0).label("moved_on_hand"),
+            func.coalesce(moved.c.in_transit_purchase, 0).label("moved_in_transit_purchase"),
+            func.coalesce(moved.c.in_transit_transfer, 0).label("moved_in_transit_transfer"),
+            func.coalesce(held.c.reserved, 0).label("held"),
+        )
+        .select_from(stock_positions)
+        .join(skus, skus.c.id == p.sku_id)
+        .join(warehouses, warehouses.c.id == p.warehouse_id)
+        .outerjoin(moved, and_(moved.c.sku_id == p.sku_id, moved.c.warehouse_id == p.warehouse_id))
+        .outerjoin(held, and_(held.c.sku_id == p.sku_id, held.c.warehouse_id == p.warehouse_id))
+    ).mappings()
+    problems = []
+    for row in rows:
+        checks = {
+            "on_hand": (row["on_hand"], row["moved_on_hand"]),
+            "in_transit_purchase": (row["in_transit_purchase"], row["moved_in_transit_purchase"]),
+            "in_transit_transfer": (row["in_transit_transfer"], row["moved_in_transit_transfer"]),
+            "reserved": (row["reserved"], row["held"]),
+            "reserved_by_stage": (
+                row["reserved"],
+                row["presale_booked"] + row["awaiting_review"] + row["awaiting_shipment"],
+            ),
+        }
+        for counter, (kept, derived) in checks.items():
+            if kept != derived:
+                problems.append(
+                    {"sku": row["sku"], "warehouse": row["warehouse"], "counter": counter,
+                     "kept": int(kept), "derived": int(derived)}
+                )
+    return problems
+
+
+def _bucket_sum(bucket: str):
+    return case((movements.c.bucket == bucket, movements.c.quantity), else_=0)

@@ -1,0 +1,297 @@
+"""The schema. Order-side rows carry shop_id and stock-side rows warehouse_id, so they can be sharded later;
+movements and audit rows are indexed by time for range queries and monthly partitions."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+from presale_erp.adapters.db.types import UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+# BigInteger ids autoincrement on PostgreSQL; SQLite only autoincrements INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+Money = Numeric(14, 2, asdecimal=True)
+
+
+def _audit_columns() -> list[Column]:
+    return [
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("created_by", String(120), nullable=False),
+    ]
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(120), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    *_audit_columns(),
+)
+
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Column("last_used_at", UtcDateTime),
+    *_audit_columns(),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("category", String(120)),
+    *_audit_columns(),
+)
+
+skus = Table(
+    "skus",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("barcode", String(32), unique=True),
+    Column("weight_grams", Integer, nullable=False),
+    Column("presale_capable", Boolean, nullable=False),
+    Column("unit_cost", Money),
+    Column("list_price", Money),
+    *_audit_columns(),
+)
+
+shops = Table(
+    "shops",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("platform", String(20), nullable=False),
+    Column("platform_shop_id", String(64), nullable=False),
+    Column("stock_lock_policy", String(20), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    *_audit_columns(),
+    UniqueConstraint("platform", "platform_shop_id", name="uq_shops_platform_shop"),
+)
+
+warehouses = Table(
+    "warehouses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("provider", String(120)),
+    Column("province", String(40)),
+    Column("city", String(40)),
+    Column("address", String(300)),
+    Column("active", Boolean, nullable=False, default=True),
+    *_audit_columns(),
+)
+
+zones = Table(
+    "zones",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("kind", String(20), nullable=False),
+    *_audit_columns(),
+    UniqueConstraint("warehouse_id", "code", name="uq_zones_warehouse_code"),
+)
+
+bins = Table(
+    "bins",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("zone_id", Integer, ForeignKey("zones.id"), nullable=False, index=True),
+    Column("code", String(64), nullable=False),
+    *_audit_columns(),
+    UniqueConstraint("warehouse_id", "code", name="uq_bins_warehouse_code"),
+)
+
+stock_positions = Table(
+    "stock_positions",
+    metadata,
+    Column("sku_id", Integer, ForeignKey("skus.id"), primary_key=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), primary_key=True),
+    Column("on_hand", Integer, nullable=False, default=0),
+    Column("reserved", Integer, nullable=False, default=0),
+    Column("presale_quota", Integer, nullable=False, default=0),
+    Column("presale_quota_used", Integer, nullable=False, default=0),
+    Column("presale_booked", Integer, nullable=False, default=0),
+    Column("awaiting_review", Integer, nullable=False, default=0),
+    Column("awaiting_shipment", Integer, nullable=False, default=0),
+    Column("in_transit_purchase", Integer, nullable=False, default=0),
+    Column("in_transit_transfer", Integer, nullable=False, default=0),
+    Column("low_stock_threshold", Integer, nullable=False, default=0),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+    CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+    CheckConstraint("presale_quota_used <= presale_quota", name="quota_used_within_quota"),
+    CheckConstraint("in_transit_purchase >= 0 AND in_transit_transfer >= 0", name="in_transit_not_negative"),
+    Index("ix_stock_positions_warehouse", "warehouse_id", "sku_id"),
+)
+
+bin_stock = Table(
+    "bin_stock",
+    metadata,
+    Column("sku_id", Integer, ForeignKey("skus.id"), primary_key=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), primary_key=True),
+    Column("bin_id", Integer, ForeignKey("bins.id"), primary_key=True),
+    Column("on_hand", Integer, nullable=False),
+    CheckConstraint("on_hand >= 0", name="bin_on_hand_not_negative"),
+)
+
+movement_requests = Table(
+    "movement_requests",
+    metadata,
+    Column("id", String(120), primary_key=True),  # chosen by the caller: a retry is a no-op
+    Column("kind", String(30), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("reference", String(120)),
+    Column("reason", String(300)),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Index("ix_movement_requests_at", "at"),
+)
+
+movements = Table(
+    "movements",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("request_id", String(120), ForeignKey("movement_requests.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("sku_id", Integer, ForeignKey("skus.id"), nullable=False),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("bin_id", Integer, ForeignKey("bins.id")),
+    Column("bucket", String(30), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("reservation_id", String(120)),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(120), nullable=False),
+    UniqueConstraint("request_id", "seq", name="uq_movements_request_seq"),
+    Index("ix_movements_position_at", "sku_id", "warehouse_id", "at"),
+    Index("ix_movements_at", "at"),
+)
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("id", String(120), primary_key=True),  # chosen by the caller, e.g. shop:order:line
+    Column("sku_id", Integer, ForeignKey("skus.id"), nullable=False),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("shop_id", Integer, ForeignKey("shops.id")),
+    Column("order_ref", String(120)),
+    Column("quantity", Integer, nullable=False),
+    Column("from_quota", Integer, nullable=False),
+    Column("stage", String(30), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("expires_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Column("ended_at", UtcDateTime),
+    Column("ended_by", String(120)),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    Index("ix_reservations_position_status", "sku_id", "warehouse_id", "status"),
+    Index("ix_reservations_status_expires", "status", "expires_at"),
+    Index("ix_reservations_shop_order", "shop_id", "order_ref"),
+)
+
+presale_campaigns = Table(
+    "presale_campaigns",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("mode", String(20), nullable=False),
+    Column("shop_id", Integer, ForeignKey("shops.id")),
+    Column("deposit_starts_at", UtcDateTime, nullable=False),
+    Column("deposit_ends_at", UtcDateTime, nullable=False),
+    Column("balance_starts_at", UtcDateTime),
+    Column("balance_ends_at", UtcDateTime),
+    Column("ships_from", UtcDateTime, nullable=False),
+    Column("status", String(20), nullable=False),
+    *_audit_columns(),
+)
+
+campaign_skus = Table(
+    "campaign_skus",
+    metadata,
+    Column("campaign_id", Integer, ForeignKey("presale_campaigns.id"), primary_key=True),
+    Column("sku_id", Integer, ForeignKey("skus.id"), primary_key=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), primary_key=True),
+    Column("presale_quota", Integer, nullable=False),
+    Column("price", Money, nullable=False),
+    Column("deposit", Money, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("entity", String(60), nullable=False),
+    Column("entity_id", String(120), nullable=False),
+    Column("details", JSON),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_entity", "entity", "entity_id"),
+)
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("key", String(200), primary_key=True),  # a job's idempotency key: done once, then a no-op
+    Column("name", String(80), nullable=False),
+    Column("finished_at", UtcDateTime, nullable=False),
+    Column("result", JSON),
+    Column("attempts", Integer, nullable=False, default=1),
+)
+

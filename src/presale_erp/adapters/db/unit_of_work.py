@@ -1,0 +1,56 @@
+"""One unit of work per use case: everything it writes commits together or not at all."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+
+from presale_erp.adapters.db.engine import WRITE_OPTION
+
+
+class UnitOfWork:
+    """`with db.uow() as uow: ...; uow.commit()`; leaving without commit rolls back."""
+
+    def __init__(self, engine: Engine, *, write: bool) -> None:
+        self._engine = engine
+        self._write = write
+        self.conn: Connection
+
+    def __enter__(self) -> UnitOfWork:
+        conn = self._engine.connect()
+        if self._write:
+            conn = conn.execution_options(**{WRITE_OPTION: True})
+        self.conn = conn
+        self._tx = conn.begin()
+        return self
+
+    def commit(self) -> None:
+        self._tx.commit()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self.conn.close()
+
+    @property
+    def dialect(self) -> str:
+        return self.conn.dialect.name
+
+
+class Database:
+    """The engine(s) a process uses; reads may go to a replica later (DATABASE_READ_URL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def uow(self, *, write: bool = True) -> UnitOfWork:
+        return UnitOfWork(self.engine, write=write)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

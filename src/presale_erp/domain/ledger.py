@@ -1,0 +1,278 @@
+"""The stock ledger: immutable movements change positions; reservations lock what is promised.
+
+A position is one SKU in one warehouse. Its counters are kept in the same transaction as the movement or
+reservation that changes them, and the invariants below are checked by tests after every scenario:
+
+- on_hand equals the sum of on-hand movements; each in-transit counter equals the sum of its movements;
+- reserved equals the sum of pending reservations, and also the sum of the three stage counters;
+- available_to_sell never goes below zero. Reservations may exceed on_hand only by what the presale quota
+  allows (预售额度): selling ahead of stock during a campaign draws down the quota like stock, and the quota
+  so used stays used when the stock later arrives, so a quota can never be sold twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from presale_erp.domain.errors import InsufficientStock, InvalidRequest, NegativeStock, Shortfall
+
+
+class Bucket(StrEnum):
+    """Which counter of a position a movement line changes."""
+
+    ON_HAND = "on_hand"
+    IN_TRANSIT_PURCHASE = "in_transit_purchase"  # 采购在途
+    IN_TRANSIT_TRANSFER = "in_transit_transfer"  # 调拨在途
+
+
+class MovementKind(StrEnum):
+    RECEIPT = "receipt"  # 入库
+    SHIPMENT = "shipment"  # 出库发货
+    TRANSFER = "transfer"  # 调拨 (bin to bin, or out of one warehouse into transit to another)
+    TRANSFER_RECEIPT = "transfer_receipt"  # 调拨入库
+    ADJUSTMENT = "adjustment"  # 库存调整
+    COUNT_CORRECTION = "count_correction"  # 盘点差异
+    INBOUND_NOTICE = "inbound_notice"  # 到货通知: purchase stock on its way
+
+
+class ReservationStage(StrEnum):
+    """Why stock is locked; each stage is a counter on the position that ERP users watch."""
+
+    PRESALE_BOOKED = "presale_booked"  # 预订单量: paid but cannot ship yet
+    AWAITING_REVIEW = "awaiting_review"  # 待审核
+    AWAITING_SHIPMENT = "awaiting_shipment"  # 待发货
+
+
+class ReservationStatus(StrEnum):
+    """Two-phase life: pending, then posted (shipped), voided (released) or expired (lease ran out)."""
+
+    PENDING = "pending"
+    POSTED = "posted"
+    VOIDED = "voided"
+    EXPIRED = "expired"
+
+
+PositionKey = tuple[str, str]  # (sku, warehouse)
+BinKey = tuple[str, str, str]  # (sku, warehouse, bin)
+
+
+@dataclass(frozen=True)
+class MovementLine:
+    """One signed change to one counter. A movement (one request) is one or more lines."""
+
+    sku: str
+    warehouse: str
+    bin: str | None
+    bucket: Bucket
+    quantity: int
+
+
+@dataclass
+class StockPosition:
+    sku: str
+    warehouse: str
+    on_hand: int = 0
+    reserved: int = 0
+    presale_quota: int = 0
+    presale_quota_used: int = 0
+    presale_booked: int = 0
+    awaiting_review: int = 0
+    awaiting_shipment: int = 0
+    in_transit_purchase: int = 0
+    in_transit_transfer: int = 0
+    low_stock_threshold: int = 0
+
+    @property
+    def key(self) -> PositionKey:
+        return (self.sku, self.warehouse)
+
+    @property
+    def presale_quota_left(self) -> int:
+        return max(self.presale_quota - self.presale_quota_used, 0)
+
+    @property
+    def free_on_hand(self) -> int:
+        """Physical stock not yet promised to anyone."""
+        return max(self.on_hand - self.reserved, 0)
+
+    @property
+    def available_to_sell(self) -> int:
+        """可用库存: what may still be promised to buyers, free stock plus what is left of the presale quota."""
+        return self.free_on_hand + self.presale_quota_left
+
+    @property
+    def available_to_ship(self) -> int:
+        """可发库存: physical stock not already committed to approved orders waiting to ship."""
+        return max(self.on_hand - self.awaiting_shipment, 0)
+
+    @property
+    def shortage(self) -> int:
+        """Locked units that neither the shelves nor the presale quota cover (e.g. after a count loss)."""
+        return max(self.reserved - self.on_hand - self.presale_quota_used, 0)
+
+    @property
+    def is_low(self) -> bool:
+        return self.available_to_sell <= self.low_stock_threshold
+
+    def apply(self, line: MovementLine) -> None:
+        current = getattr(self, line.bucket.value)
+        if current + line.quantity < 0:
+            raise NegativeStock(f"{self.sku} in {self.warehouse}", line.bucket.value, current, line.quantity)
+        setattr(self, line.bucket.value, current + line.quantity)
+
+    def reserve(self, quantity: int, stage: ReservationStage = ReservationStage.AWAITING_REVIEW) -> int:
+        """Lock `quantity`, taking free stock first, then the presale quota. Returns the units from the quota."""
+        if quantity <= 0:
+            raise InvalidRequest(f"A reservation of {self.sku} must be for at least 1 unit, not {quantity}.")
+        if quantity > self.available_to_sell:
+            raise InsufficientStock([Shortfall(self.sku, self.warehouse, quantity, self.available_to_sell)])
+        from_quota = max(quantity - self.free_on_hand, 0)
+        self.reserved += quantity
+        self.presale_quota_used += from_quota
+        self._add_to_stage(stage, quantity)
+        return from_quota
+
+    def release(self, quantity: int, from_quota: int, stage: ReservationStage) -> None:
+        """Unlock a reservation that will not ship; units it took from the quota can be sold again."""
+        self.reserved -= quantity
+        self.presale_quota_used -= from_quota
+        self._add_to_stage(stage, -quantity)
+
+    def consume(self, quantity: int, stage: ReservationStage) -> None:
+        """The reserved units have shipped: the lock ends (the shipment movement takes them off the shelf)."""
+        self.reserved -= quantity
+        self._add_to_stage(stage, -quantity)
+
+    def restage(self, quantity: int, from_stage: ReservationStage, to_stage: ReservationStage) -> None:
+        self._add_to_stage(from_stage, -quantity)
+        self._add_to_stage(to_stage, quantity)
+
+    def set_presale_quota(self, quota: int) -> None:
+        if quota < 0:
+            raise InvalidRequest(f"The presale quota of {self.sku} in {self.warehouse} cannot be negative.")
+        if quota < self.presale_quota_used:
+            raise InvalidRequest(
+                f"{self.sku} in {self.warehouse} has already sold {self.presale_quota_used} ahead of stock; "
+                f"the presale quota cannot go below that (asked for {quota})."
+            )
+        self.presale_quota = quota
+
+    def _add_to_stage(self, stage: ReservationStage, quantity: int) -> None:
+        setattr(self, stage.value, getattr(self, stage.value) + quantity)
+
+
+@dataclass
+class Reservation:
+    """Stock locked for one order line (or parcel line) in one warehouse."""
+
+    id: str
+    sku: str
+    warehouse: str
+    quantity: int
+    stage: ReservationStage
+    from_quota: int = 0
+    status: ReservationStatus = ReservationStatus.PENDING
+
+    def require_pending(self) -> None:
+        if self.status is not ReservationStatus.PENDING:
+            raise InvalidRequest(f"Reservation {self.id} is already {self.status.value}; it cannot change.")
+
+
+@dataclass(frozen=True)
+class ReservationRequest:
+    id: str
+    sku: str
+    warehouse: str
+    quantity: int
+    stage: ReservationStage = ReservationStage.AWAITING_REVIEW
+
+
+@dataclass
+class StockBook:
+    """The positions and bin balances one use case works on: all rules are applied here, in memory.
+
+    The service loads (and locks) the rows, hands them to a book, and writes back what changed.
+    """
+
+    positions: dict[PositionKey, StockPosition]
+    bins: dict[BinKey, int] = field(default_factory=dict)
+
+    def position(self, sku: str, warehouse: str) -> StockPosition:
+        key = (sku, warehouse)
+        if key not in self.positions:
+            self.positions[key] = StockPosition(sku=sku, warehouse=warehouse)
+        return self.positions[key]
+
+    def post(self, lines: list[MovementLine]) -> None:
+        """Apply every line or none: the whole movement is checked before anything changes."""
+        trial_positions = {k: _copy_position(p) for k, p in self.positions.items()}
+        trial_bins = dict(self.bins)
+        trial = StockBook(trial_positions, trial_bins)
+        for line in lines:
+            trial.position(line.sku, line.warehouse).apply(line)
+            if line.bucket is Bucket.ON_HAND:
+                if line.bin is None:
+                    raise InvalidRequest(f"An on-hand movement of {line.sku} needs a bin.")
+                key = (line.sku, line.warehouse, line.bin)
+                current = trial_bins.get(key, 0)
+                if current + line.quantity < 0:
+                    raise NegativeStock(
+                        f"{line.sku} in bin {line.bin} of {line.warehouse}", "on_hand", current, line.quantity
+                    )
+                trial_bins[key] = current + line.quantity
+        self.positions.update(trial_positions)
+        self.bins.update(trial_bins)
+
+    def reserve_all(self, requests: list[ReservationRequest]) -> list[Reservation]:
+        """Reserve every line or none; if any line is short, report every short line at once."""
+        trial = {k: _copy_position(p) for k, p in self.positions.items()}
+        made: list[Reservation] = []
+        shortfalls: list[Shortfall] = []
+        for request in requests:
+            key = (request.sku, request.warehouse)
+            position = trial.setdefault(key, StockPosition(sku=request.sku, warehouse=request.warehouse))
+            try:
+                from_quota = position.reserve(request.quantity, request.stage)
+            except InsufficientStock as short:
+                shortfalls.extend(short.lines)
+                continue
+            made.append(
+                Reservation(
+                    id=request.id,
+                    sku=request.sku,
+                    warehouse=request.warehouse,
+                    quantity=request.quantity,
+                    stage=request.stage,
+                    from_quota=from_quota,
+                )
+            )
+        if shortfalls:
+            raise InsufficientStock(shortfalls)
+        self.positions.update(trial)
+        return made
+
+    def release(self, reservation: Reservation, status: ReservationStatus = ReservationStatus.VOIDED) -> None:
+        reservation.require_pending()
+        self.position(reservation.sku, reservation.warehouse).release(
+            reservation.quantity, reservation.from_quota, reservation.stage
+        )
+        reservation.status = status
+
+    def consume(self, reservation: Reservation) -> None:
+        reservation.require_pending()
+        self.position(reservation.sku, reservation.warehouse).consume(reservation.quantity, reservation.stage)
+        reservation.status = ReservationStatus.POSTED
+
+    def restage(self, reservation: Reservation, stage: ReservationStage) -> None:
+        reservation.require_pending()
+        if stage is reservation.stage:
+            return
+        self.position(reservation.sku, reservation.warehouse).restage(
+            reservation.quantity, reservation.stage, stage
+        )
+        reservation.stage = stage
+
+
+def _copy_position(position: StockPosition) -> StockPosition:
+    return StockPosition(**position.__dict__)

@@ -1,0 +1,141 @@
+"""What each kind of stock movement does to the ledger, as the lines it posts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from presale_erp.domain.errors import InsufficientStock, InvalidRequest, Shortfall
+from presale_erp.domain.ledger import Bucket, MovementKind, MovementLine, StockBook
+
+
+@dataclass(frozen=True)
+class MovementRequest:
+    """A stock movement as asked for. `quantity` means:
+
+    receipt, shipment, transfer, transfer_receipt: units moved (> 0); adjustment and inbound_notice: the signed
+    change; count_correction: the quantity counted in the bin (the ledger posts the difference).
+    """
+
+    kind: MovementKind
+    sku: str
+    warehouse: str
+    quantity: int
+    bin: str | None = None
+    to_warehouse: str | None = None
+    to_bin: str | None = None
+    clears_in_transit: bool = False
+    reservation_id: str | None = None
+    reason: str | None = None
+
+
+def plan_lines(request: MovementRequest, book: StockBook) -> list[MovementLine]:
+    planner = _PLANNERS[request.kind]
+    return planner(request, book)
+
+
+def _on_hand(request: MovementRequest, quantity: int, warehouse: str | None = None, bin: str | None = None):
+    return MovementLine(
+        request.sku, warehouse or request.warehouse, bin or request.bin, Bucket.ON_HAND, quantity
+    )
+
+
+def _need_bin(request: MovementRequest) -> None:
+    if not request.bin:
+        raise InvalidRequest(f"A {request.kind.value} of {request.sku} must name the bin (货位).")
+
+
+def _need_positive(request: MovementRequest) -> None:
+    if request.quantity <= 0:
+        raise InvalidRequest(
+            f"A {request.kind.value} must move at least 1 unit of {request.sku}, not {request.quantity}."
+        )
+
+
+def _receipt(request: MovementRequest, book: StockBook) -> list[MovementLine]:
+    _need_positive(request)
+    _need_bin(request)
+    lines = [_on_hand(request, request.quantity)]
+    if request.clears_in_transit:
+        lines.append(
+            MovementLine(request.sku, request.warehouse, None, Bucket.IN_TRANSIT_PURCHASE, -request.quantity)
+        )
+    return lines
+
+
+def _need_free_stock(request: MovementRequest, book: StockBook) -> None:
+    """Stock that leaves a warehouse without its own reservation may only come from unpromised stock,
+    or it would silently take goods already sold to someone else."""
+    position = book.position(request.sku, request.warehouse)
+    if request.quantity > position.free_on_hand:
+        raise InsufficientStock([Shortfall(request.sku, request.warehouse, request.quantity, position.free_on_hand)])
+
+
+def _shipment(request: MovementRequest, book: StockBook) -> list[MovementLine]:
+    _need_positive(request)
+    _need_bin(request)
+    if request.reservation_id is None:
+        _need_free_stock(request, book)
+    return [_on_hand(request, -request.quantity)]
+
+
+def _transfer(request: MovementRequest, book: StockBook) -> list[MovementLine]:
+    _need_positive(request)
+    _need_bin(request)
+    destination = request.to_warehouse or request.warehouse
+    if destination == request.warehouse:
+        if not request.to_bin:
+            raise InvalidRequest("A transfer inside one warehouse must name the destination bin (to_bin).")
+        if request.to_bin == request.bin:
+            raise InvalidRequest(f"Transfer of {request.sku}: source and destination bin are the same.")
+        return [_on_hand(request, -request.quantity), _on_hand(request, request.quantity, bin=request.to_bin)]
+    _need_free_stock(request, book)
+    # Between warehouses the goods travel first: they count as transfer in-transit at the destination
+    # (调拨在途) until a transfer_receipt puts them into a bin there.
+    return [
+        _on_hand(request, -request.quantity),
+        MovementLine(request.sku, destination, None, Bucket.IN_TRANSIT_TRANSFER, request.quantity),
+    ]
+
+
+def _transfer_receipt(request: MovementRequest, book: StockBook) -> list[MovementLine]:
+    _need_positive(request)
+    _need_bin(request)
+    return [
+        _on_hand(request, request.quantity),
+        MovementLine(request.sku, request.warehouse, None, Bucket.IN_TRANSIT_TRANSFER, -request.quantity),
+    ]
+
+
+def _adjustment(request: MovementRequest, book: StockBook) -> list[MovementLine]:
+    _need_bin(request)
+    if request.quantity == 0:
+        raise InvalidRequest(f"An adjustment of {request.sku} must change the quantity; 0 changes nothing.")
+    if not (request.reason and request.reason.strip()):
+        raise InvalidRequest(f"An adjustment of {request.sku} needs a reason (e.g. damaged, found, sample).")
+    return [_on_hand(request, request.quantity)]
+
+
+def _count_correction(request: MovementRequest, book: StockBook) -> list[MovementLine]:
+    _need_bin(request)
+    if request.quantity < 0:
+        raise InvalidRequest(f"A count of {request.sku} cannot be negative ({request.quantity}).")
+    booked = book.bins.get((request.sku, request.warehouse, request.bin or ""), 0)
+    # A count that matches the books still posts a zero line: the count itself is part of the history.
+    return [_on_hand(request, request.quantity - booked)]
+
+
+def _inbound_notice(request: MovementRequest, book: StockBook) -> list[MovementLine]:
+    if request.quantity == 0:
+        raise InvalidRequest(f"An inbound notice of {request.sku} must announce at least 1 unit (or cancel some).")
+    return [MovementLine(request.sku, request.warehouse, None, Bucket.IN_TRANSIT_PURCHASE, request.quantity)]
+
+
+_PLANNERS = {
+    MovementKind.RECEIPT: _receipt,
+    MovementKind.SHIPMENT: _shipment,
+    MovementKind.TRANSFER: _transfer,
+    MovementKind.TRANSFER_RECEIPT: _transfer_receipt,
+    MovementKind.ADJUSTMENT: _adjustment,
+    MovementKind.COUNT_CORRECTION: _count_correction,
+    MovementKind.INBOUND_NOTICE: _inbound_notice,
+}

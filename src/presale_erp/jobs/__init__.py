@@ -1,0 +1,1 @@
+"""Background work on Huey: SQLite storage on the embedded default, Redis in production."""

@@ -1,0 +1,36 @@
+"""The task queue. One Huey instance per process, chosen by PRESALE_ERP_QUEUE_URL:
+
+- empty (default): Huey's SQLite storage in <data_dir>/queue.db, so the embedded product needs no server;
+- redis://host:6379/0: Redis, for production, with any number of worker processes on any number of hosts.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from huey import Huey, RedisHuey, SqliteHuey
+
+from presale_erp.adapters.db.engine import make_engine
+from presale_erp.adapters.db.unit_of_work import Database
+from presale_erp.settings import Settings, get_settings
+
+QUEUE_NAME = "presale-erp"
+
+
+def make_huey(settings: Settings, *, immediate: bool = False) -> Huey:
+    url = settings.queue_url or ""
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey(QUEUE_NAME, url=url, immediate=immediate, utc=True)
+    if url and not url.startswith("sqlite"):
+        raise ValueError(f"PRESALE_ERP_QUEUE_URL={url!r}: use redis://host:port/db, or leave it empty for SQLite")
+    filename = url.removeprefix("sqlite:///") if url else str(settings.queue_file)
+    return SqliteHuey(QUEUE_NAME, filename=filename, immediate=immediate, utc=True)
+
+
+huey = make_huey(get_settings())
+
+
+@lru_cache
+def job_database() -> Database:
+    """The database a worker process uses; created on first use, once per process."""
+    return Database(make_engine(get_settings().resolved_database_url, pool_size=4))

@@ -1,0 +1,326 @@
+"""Stock use cases: post movements, reserve / release / restage, expire leases, audit the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from presale_erp.adapters.db import audit_repo, lookups, stock_repo
+from presale_erp.adapters.db.unit_of_work import Database, UnitOfWork
+from presale_erp.domain.access import Actor
+from presale_erp.domain.errors import Conflict, InvalidRequest, NotFound
+from presale_erp.domain.ledger import (
+    MovementKind,
+    Reservation,
+    ReservationRequest,
+    ReservationStage,
+    ReservationStatus,
+)
+from presale_erp.domain.movements import MovementRequest, plan_lines
+
+
+@dataclass(frozen=True)
+class PostedMovement:
+    id: str
+    kind: str
+    replayed: bool  # True when this id had already been posted with the same content: nothing new happened
+    lines: list[dict[str, Any]]
+
+
+def post_movement(
+    db: Database, actor: Actor, movement_id: str, request: MovementRequest, *, reference: str | None, now: datetime
+) -> PostedMovement:
+    payload = _payload(request, reference)
+    with db.uow() as uow:
+        conn = uow.conn
+        destination = request.to_warehouse or request.warehouse
+        sku_ids = lookups.sku_ids(conn, [request.sku])
+        warehouse_ids = lookups.warehouse_ids(conn, {request.warehouse, destination})
+        bin_keys = [(request.warehouse, request.bin)] if request.bin else []
+        if request.to_bin and request.kind is MovementKind.TRANSFER:
+            bin_keys.append((destination, request.to_bin))
+        bin_ids = lookups.bin_ids(conn, bin_keys)
+        locked = stock_repo.lock_positions(
+            conn,
+            {(request.sku, request.warehouse), (request.sku, destination)},
+            sku_ids,
+            warehouse_ids,
+            create_missing=True,
+            now=now,
+        )
+        # Checked under the position lock, so two concurrent retries of one id cannot both post.
+        replay = _replay_of(conn, movement_id, payload)
+        if replay:
+            return replay
+        stock_repo.load_bins(conn, locked, [(request.sku, wh, code) for wh, code in bin_keys])
+        reservation = _reservation_to_ship(conn, request) if request.reservation_id else None
+        lines = plan_lines(request, locked.book)
+        if reservation:
+            locked.book.consume(reservation)
+        locked.book.post(lines)
+        stock_repo.save(conn, locked, bin_ids, now)
+        header = {
+            "id": movement_id,
+            "kind": request.kind.value,
+            "payload": payload,
+            "reference": reference,
+            "reason": request.reason,
+            "at": now,
+            "actor": actor.label,
+        }
+        stock_repo.insert_movement(
+            conn, header=header, lines=lines, locked=locked, bin_ids=bin_ids, reservation_id=request.reservation_id
+        )
+        if reservation:
+            _end_reservations(conn, [reservation], actor, now)
+        audit_repo.record(
+            conn, actor=actor.label, action=f"movement.{request.kind.value}", entity="movement",
+            entity_id=movement_id, at=now, details=payload,
+        )
+        _commit_or_conflict(uow, f"Movement id {movement_id} was just posted by another request.")
+        return PostedMovement(movement_id, request.kind.value, False, [_line_dict(line) for line in lines])
+
+
+def _payload(request: MovementRequest, reference: str | None) -> dict[str, Any]:
+    data = {k: (v.value if isinstance(v, MovementKind) else v) for k, v in asdict(request).items()}
+    data["reference"] = reference
+    return data
+
+
+def _line_dict(line) -> dict[str, Any]:
+    return {"sku": line.sku, "warehouse": line.warehouse, "bin": line.bin, "bucket": line.bucket.value,
+            "quantity": line.quantity}
+
+
+def _replay_of(conn, movement_id: str, payload: dict[str, Any]) -> PostedMovement | None:
+    existing = stock_repo.find_movement_request(conn, movement_id)
+    if existing is None:
+        return None
+    if existing["payload"] != payload:
+        raise Conflict(
+            f"Movement id {movement_id} was already used for a different movement; use a new id for a new movement."
+        )
+    return PostedMovement(movement_id, existing["kind"], True, [])
+
+
+def _reservation_to_ship(conn, request: MovementRequest) -> Reservation:
+    if request.kind is not MovementKind.SHIPMENT:
+        raise InvalidRequest("Only a shipment can consume a reservation.")
+    rows = stock_repo.find_reservations(conn, [request.reservation_id or ""])
+    if not rows:
+        raise NotFound(f"No reservation {request.reservation_id}.")
+    reservation = stock_repo.to_domain_reservation(next(iter(rows.values())))
+    reservation.require_pending()
+    if (reservation.sku, reservation.warehouse) != (request.sku, request.warehouse):
+        raise InvalidRequest(
+            f"Reservation {reservation.id} is for {reservation.sku} in {reservation.warehouse}, "
+            f"not {request.sku} in {request.warehouse}."
+        )
+    if reservation.quantity != request.quantity:
+        raise InvalidRequest(
+            f"Reservation {reservation.id} locks {reservation.quantity} units; a shipment against it must ship "
+            f"exactly that many (got {request.quantity}). Release it and reserve again to change the quantity."
+        )
+    return reservation
+
+
+def _commit_or_conflict(uow: UnitOfWork, message: str) -> None:
+    try:
+        uow.commit()
+    except IntegrityError as exc:
+        raise Conflict(message) from exc
+
+
+@dataclass(frozen=True)
+class ReservationLine:
+    id: str
+    sku: str
+    warehouse: str
+    quantity: int
+    stage: ReservationStage = ReservationStage.AWAITING_REVIEW
+
+
+@dataclass(frozen=True)
+class ReservationOutcome:
+    reservations: list[dict[str, Any]]
+    replayed: bool
+
+
+def reserve(
+    db: Database,
+    actor: Actor,
+    lines: list[ReservationLine],
+    *,
+    shop: str | None,
+    order_ref: str | None,
+    expires_at: datetime | None,
+    now: datetime,
+) -> ReservationOutcome:
+    """Lock stock for every line or for none (锁库存). Retrying with the same ids returns the same result."""
+    _check_reservation_lines(lines)
+    with db.uow() as uow:
+        conn = uow.conn
+        sku_ids = lookups.sku_ids(conn, [line.sku for line in lines])
+        warehouse_ids = lookups.warehouse_ids(conn, [line.warehouse for line in lines])
+        shop_id = lookups.shop_ids(conn, [shop])[shop] if shop else None
+        locked = stock_repo.lock_positions(
+            conn, [(line.sku, line.warehouse) for line in lines], sku_ids, warehouse_ids,
+            create_missing=False, now=now,
+        )
+        existing = stock_repo.find_reservations(conn, [line.id for line in lines])
+        if existing:
+            return _replayed_reservations(lines, existing, shop, order_ref)
+        made = locked.book.reserve_all(
+            [ReservationRequest(line.id, line.sku, line.warehouse, line.quantity, line.stage) for line in lines]
+        )
+        stock_repo.save(conn, locked, {}, now)
+        rows = [
+            {
+                "id": r.id, "sku_id": sku_ids[r.sku], "warehouse_id": warehouse_ids[r.warehouse],
+                "shop_id": shop_id, "order_ref": order_ref, "quantity": r.quantity, "from_quota": r.from_quota,
+                "stage": r.stage.value, "status": r.status.value, "expires_at": expires_at,
+                "created_at": now, "created_by": actor.label, "ended_at": None, "ended_by": None,
+            }
+            for r in made
+        ]
+        stock_repo.insert_reservations(conn, rows)
+        audit_repo.record_many(
+            conn,
+            [
+                {"actor": actor.label, "action": "reservation.reserve", "entity": "reservation",
+                 "entity_id": r.id, "at": now,
+                 "details": {"sku": r.sku, "warehouse": r.warehouse, "quantity": r.quantity,
+                             "from_quota": r.from_quota, "order_ref": order_ref}}
+                for r in made
+            ],
+        )
+        _commit_or_conflict(uow, "These reservation ids were just used by another request.")
+        return ReservationOutcome([_reservation_view(r, shop, order_ref, expires_at) for r in made], False)
+
+
+def _check_reservation_lines(lines: list[ReservationLine]) -> None:
+    if not lines:
+        raise InvalidRequest("A reservation needs at least one line.")
+    ids = [line.id for line in lines]
+    if len(set(ids)) != len(ids):
+        raise InvalidRequest("Each reservation line needs its own id; some ids repeat.")
+
+
+def _replayed_reservations(
+    lines: list[ReservationLine], existing: dict[str, dict[str, Any]], shop: str | None, order_ref: str | None
+) -> ReservationOutcome:
+    views = []
+    for line in lines:
+        row = existing.get(line.id)
+        same = row is not None and (row["sku"], row["warehouse"], row["quantity"], row["order_ref"]) == (
+            line.sku, line.warehouse, line.quantity, order_ref
+        )
+        if not same:
+            raise Conflict(
+                f"Reservation id {line.id} is already used" + ("" if row else " by some lines of this request")
+                + " for different content; each new reservation needs a new id."
+            )
+        views.append(_reservation_view(stock_repo.to_domain_reservation(row), shop, order_ref, row["expires_at"]))
+    return ReservationOutcome(views, True)
+
+
+def _reservation_view(r: Reservation, shop: str | None, order_ref: str | None, expires_at) -> dict[str, Any]:
+    return {
+        "id": r.id, "sku": r.sku, "warehouse": r.warehouse, "quantity": r.quantity, "from_quota": r.from_quota,
+        "stage": r.stage.value, "status": r.status.value, "shop": shop, "order_ref": order_ref,
+        "expires_at": expires_at,
+    }
+
+
+def release(
+    db: Database, actor: Actor, ids: list[str], *, now: datetime,
+    status: ReservationStatus = ReservationStatus.VOIDED,
+) -> list[dict[str, Any]]:
+    """Unlock reservations that will not ship (cancel, refund, re-allocation). Already-ended ones are refused."""
+    return _change_reservations(db, actor, ids, now, lambda book, r: book.release(r, status), "release")
+
+
+def restage(
+    db: Database, actor: Actor, ids: list[str], stage: ReservationStage, *, now: datetime
+) -> list[dict[str, Any]]:
+    """Move locked stock between 预订单 / 待审核 / 待发货 as the order progresses."""
+    return _change_reservations(db, actor, ids, now, lambda book, r: book.restage(r, stage), "restage")
+
+
+def _change_reservations(db: Database, actor: Actor, ids: list[str], now: datetime, change, action: str):
+    if not ids:
+        raise InvalidRequest("Name at least one reservation.")
+    with db.uow() as uow:
+        conn = uow.conn
+        rows = stock_repo.find_reservations(conn, ids)
+        missing = sorted(set(ids) - rows.keys())
+        if missing:
+            raise NotFound(f"No reservation {', '.join(missing)}.")
+        sku_ids = lookups.sku_ids(conn, [r["sku"] for r in rows.values()])
+        warehouse_ids = lookups.warehouse_ids(conn, [r["warehouse"] for r in rows.values()])
+        locked = stock_repo.lock_positions(
+            conn, [(r["sku"], r["warehouse"]) for r in rows.values()], sku_ids, warehouse_ids,
+            create_missing=False, now=now,
+        )
+        # Re-read under the lock: a concurrent release of the same reservation must not count twice.
+        rows = stock_repo.find_reservations(conn, ids)
+        reservations = [stock_repo.to_domain_reservation(rows[i]) for i in sorted(set(ids))]
+        for reservation in reservations:
+            change(locked.book, reservation)
+        stock_repo.save(conn, locked, {}, now)
+        _end_reservations(conn, reservations, actor, now)
+        audit_repo.record_many(
+            conn,
+            [{"actor": actor.label, "action": f"reservation.{action}", "entity": "reservation",
+              "entity_id": r.id, "at": now, "details": {"status": r.status.value, "stage": r.stage.value}}
+             for r in reservations],
+        )
+        uow.commit()
+        return [
+            _reservation_view(r, None, rows[r.id]["order_ref"], rows[r.id]["expires_at"]) for r in reservations
+        ]
+
+
+def _end_reservations(conn, reservations: list[Reservation], actor: Actor, now: datetime) -> None:
+    stock_repo.update_reservations(
+        conn,
+        [
+            {
+                "id": r.id, "status": r.status.value, "stage": r.stage.value,
+                "ended_at": None if r.status is ReservationStatus.PENDING else now,
+                "ended_by": None if r.status is ReservationStatus.PENDING else actor.label,
+            }
+            for r in reservations
+        ],
+    )
+
+
+def expire_reservations(db: Database, actor: Actor, *, now: datetime, batch: int = 500) -> int:
+    """Release every pending reservation whose lease has run out; safe to run any number of times."""
+    expired = 0
+    while True:
+        with db.uow(write=False) as uow:
+            ids = stock_repo.expired_reservation_ids(uow.conn, now, batch)
+        if not ids:
+            return expired
+        try:
+            release(db, actor, ids, now=now, status=ReservationStatus.EXPIRED)
+            expired += len(ids)
+        except InvalidRequest:
+            # Another worker ended one of these between our read and our lock: take them one by one.
+            for one in ids:
+                try:
+                    release(db, actor, [one], now=now, status=ReservationStatus.EXPIRED)
+                    expired += 1
+                except InvalidRequest:
+                    continue
+        if len(ids) < batch:
+            return expired
+
+
+def ledger_discrepancies(db: Database) -> list[dict[str, Any]]:
+    with db.uow(write=False) as uow:
+        return stock_repo.ledger_discrepancies(uow.conn)

@@ -1,0 +1,51 @@
+"""Settings from environment variables. Every default runs the embedded product (SQLite, queue in SQLite)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PRESALE_ERP_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Folder for the SQLite database and queue files.")
+    database_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL",
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/presale_erp.db. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/db",
+    )
+    queue_url: str | None = Field(
+        default=None,
+        description="Task-queue broker: empty for the embedded SQLite queue in <data_dir>/queue.db, "
+        "or redis://host:6379/0 for production.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token_ttl_minutes: int = Field(default=12 * 60, description="How long a login token stays valid.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            # Accept the URL forms people paste from other tools, and always use psycopg 3.
+            for prefix in ("postgres://", "postgresql://"):
+                if url.startswith(prefix):
+                    return "postgresql+psycopg://" + url[len(prefix) :]
+            return url
+        return f"sqlite:///{self.data_dir.resolve() / 'presale_erp.db'}"
+
+    @property
+    def queue_file(self) -> Path:
+        return self.data_dir.resolve() / "queue.db"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
