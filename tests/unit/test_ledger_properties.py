@@ -1,0 +1,140 @@
+"""Property: whatever staff and orders do, in any order, the ledger's counters stay true.
+
+Random sequences of receipts, adjustments, counts, shipments, reservations, releases, restaging and quota
+changes; after every step on_hand equals the sum of the movements posted, reserved equals the sum of pending
+reservations, and available to sell never goes below zero."""
+
+from __future__ import annotations
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from presale_erp.domain.errors import DomainError
+from presale_erp.domain.ledger import (
+    Bucket,
+    MovementKind,
+    Reservation,
+    ReservationRequest,
+    ReservationStage,
+    ReservationStatus,
+    StockBook,
+)
+from presale_erp.domain.movements import MovementRequest, plan_lines
+
+SKU, WH = "TEA", "HZ"
+BINS = ["A-01", "A-02"]
+stages = st.sampled_from(list(ReservationStage))
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.book = StockBook(positions={})
+        self.posted: list[int] = []
+        self.reservations: list[Reservation] = []
+        self.next_id = 0
+
+    @property
+    def position(self):
+        return self.book.position(SKU, WH)
+
+    def _post(self, request: MovementRequest) -> None:
+        try:
+            lines = plan_lines(request, self.book)
+            self.book.post(lines)
+        except DomainError:
+            return
+        self.posted.extend(line.quantity for line in lines if line.bucket is Bucket.ON_HAND)
+
+    @rule(quantity=st.integers(1, 50), bin=st.sampled_from(BINS))
+    def receive(self, quantity: int, bin: str) -> None:
+        self._post(MovementRequest(MovementKind.RECEIPT, SKU, WH, quantity, bin=bin))
+
+    @rule(change=st.integers(-30, 30).filter(bool), bin=st.sampled_from(BINS))
+    def adjust(self, change: int, bin: str) -> None:
+        self._post(MovementRequest(MovementKind.ADJUSTMENT, SKU, WH, change, bin=bin, reason="property"))
+
+    @rule(counted=st.integers(0, 60), bin=st.sampled_from(BINS))
+    def count(self, counted: int, bin: str) -> None:
+        self._post(MovementRequest(MovementKind.COUNT_CORRECTION, SKU, WH, counted, bin=bin))
+
+    @rule(quantity=st.integers(1, 20), bin=st.sampled_from(BINS))
+    def ship_unreserved(self, quantity: int, bin: str) -> None:
+        self._post(MovementRequest(MovementKind.SHIPMENT, SKU, WH, quantity, bin=bin))
+
+    @rule(quantity=st.integers(1, 20), stage=stages)
+    def reserve(self, quantity: int, stage: ReservationStage) -> None:
+        self.next_id += 1
+        try:
+            made = self.book.reserve_all([ReservationRequest(f"R{self.next_id}", SKU, WH, quantity, stage)])
+        except DomainError:
+            return
+        self.reservations.extend(made)
+
+    def _pending(self) -> list[Reservation]:
+        return [r for r in self.reservations if r.status is ReservationStatus.PENDING]
+
+    @precondition(lambda self: self._pending())
+    @rule(pick=st.integers(0, 1000))
+    def release(self, pick: int) -> None:
+        pending = self._pending()
+        self.book.release(pending[pick % len(pending)])
+
+    @precondition(lambda self: self._pending())
+    @rule(pick=st.integers(0, 1000), bin=st.sampled_from(BINS))
+    def ship_reserved(self, pick: int, bin: str) -> None:
+        pending = self._pending()
+        reservation = pending[pick % len(pending)]
+        request = MovementRequest(MovementKind.SHIPMENT, SKU, WH, reservation.quantity, bin=bin,
+                                  reservation_id=reservation.id)
+        try:
+            lines = plan_lines(request, self.book)
+            trial = StockBook({k: v for k, v in self.book.positions.items()}, dict(self.book.bins))
+            trial.post(lines)  # shipping must be physically possible before the lock is consumed
+        except DomainError:
+            return
+        self.book.consume(reservation)
+        self.book.post(lines)
+        self.posted.extend(line.quantity for line in lines)
+
+    @precondition(lambda self: self._pending())
+    @rule(pick=st.integers(0, 1000), stage=stages)
+    def restage(self, pick: int, stage: ReservationStage) -> None:
+        pending = self._pending()
+        self.book.restage(pending[pick % len(pending)], stage)
+
+    @rule(quota=st.integers(0, 80))
+    def set_quota(self, quota: int) -> None:
+        try:
+            self.position.set_presale_quota(quota)
+        except DomainError:
+            pass
+
+    @invariant()
+    def on_hand_is_the_sum_of_movements(self) -> None:
+        assert self.position.on_hand == sum(self.posted)
+        assert self.position.on_hand == sum(q for (s, w, _), q in self.book.bins.items() if (s, w) == (SKU, WH))
+
+    @invariant()
+    def reserved_is_the_sum_of_pending_reservations_and_of_stages(self) -> None:
+        pending = self._pending()
+        p = self.position
+        assert p.reserved == sum(r.quantity for r in pending)
+        assert p.reserved == p.presale_booked + p.awaiting_review + p.awaiting_shipment
+        assert p.presale_quota_used == sum(r.from_quota for r in pending) + self._quota_kept_by_shipped()
+
+    def _quota_kept_by_shipped(self) -> int:
+        return sum(r.from_quota for r in self.reservations if r.status is ReservationStatus.POSTED)
+
+    @invariant()
+    def nothing_goes_negative_and_quota_bounds_overselling(self) -> None:
+        p = self.position
+        assert p.available_to_sell >= 0
+        assert p.on_hand >= 0 and p.reserved >= 0
+        assert 0 <= p.presale_quota_used <= p.presale_quota
+        assert all(q >= 0 for q in self.book.bins.values())
+
+
+LedgerMachine.TestCase.settings = settings(max_examples=300, stateful_step_count=40, deadline=None)
+test_ledger_invariants_hold_under_any_sequence = LedgerMachine.TestCase
