@@ -23,9 +23,7 @@ from presale_erp.adapters.db.engine import make_engine
 from presale_erp.adapters.db.tables import metadata
 from presale_erp.adapters.db.unit_of_work import Database
 
-PG_ADMIN_URL = os.environ.get(
-    "PRESALE_ERP_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+PG_ADMIN_URL = os.environ.get("PRESALE_ERP_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 NOW = datetime(2026, 11, 1, 20, 0, tzinfo=UTC)
 
 

@@ -16,8 +16,11 @@ from rich.table import Table
 
 from presale_erp.settings import get_settings
 
-app = typer.Typer(help="presale-erp: ERP for presale (预售) e-commerce.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="presale-erp: ERP for presale (预售) e-commerce.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The stock ledger.", no_args_is_help=True)
@@ -79,8 +82,13 @@ def serve(
     settings = get_settings()
     _require_migrated()
     console.print(f"serving on http://{host or settings.host}:{port or settings.port}  (API docs at /docs)")
-    uvicorn.run("presale_erp.api.asgi:app", host=host or settings.host, port=port or settings.port,
-                workers=workers, log_level="info")
+    uvicorn.run(
+        "presale_erp.api.asgi:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 def _require_migrated() -> None:
@@ -102,14 +110,27 @@ def _require_migrated() -> None:
 def worker(
     workers: Annotated[int, typer.Option(help="Worker processes (or threads)")] = 2,
     worker_type: Annotated[str, typer.Option(help="process, thread or greenlet")] = "process",
+    periodic: Annotated[
+        bool,
+        typer.Option(
+            "--periodic/--no-periodic",
+            help="Run the scheduled jobs too; with several worker hosts, let only one of them do so",
+        ),
+    ] = True,
 ) -> None:
     """Run background jobs from the task queue (SQLite queue by default, Redis with PRESALE_ERP_QUEUE_URL)."""
     if worker_type not in ("process", "thread", "greenlet"):
         raise _fail("--worker-type must be process, thread or greenlet")
+    import logging
+
     from presale_erp.jobs import tasks  # noqa: F401  registers the tasks on the queue
     from presale_erp.jobs.queue import huey
 
-    consumer = huey.create_consumer(workers=workers, worker_type=worker_type, periodic=True, check_worker_health=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    consumer = huey.create_consumer(
+        workers=workers, worker_type=worker_type, periodic=periodic, check_worker_health=True
+    )
     console.print(f"worker: {workers} {worker_type}(es) on {type(huey).__name__}")
     consumer.run()
 
@@ -137,8 +158,10 @@ def demo(
     console.print(table)
     if not serve_after:
         return
-    worker_process = subprocess.Popen([sys.executable, "-m", "presale_erp", "worker", "--workers", "1",
-                                       "--worker-type", "thread"], env=os.environ.copy())
+    worker_process = subprocess.Popen(
+        [sys.executable, "-m", "presale_erp", "worker", "--workers", "1", "--worker-type", "thread"],
+        env=os.environ.copy(),
+    )
     try:
         serve(host=None, port=port, workers=1)
     finally:
@@ -149,11 +172,18 @@ def demo(
 @user_app.command("create")
 def user_create(
     username: Annotated[str, typer.Argument(help="Login name, lower case")],
-    role: Annotated[list[str], typer.Option("--role", "-r", help="admin, customer_service, warehouse, purchaser, "
-                                            "finance or viewer; repeat for several")],
+    role: Annotated[
+        list[str],
+        typer.Option(
+            "--role",
+            "-r",
+            help="admin, customer_service, warehouse, purchaser, finance or viewer; repeat for several",
+        ),
+    ],
     display_name: Annotated[str, typer.Option(help="Name shown in the console")] = "",
-    password: Annotated[str | None, typer.Option(help="Asked for if not given",
-                                                 envvar="PRESALE_ERP_NEW_USER_PASSWORD")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Asked for if not given", envvar="PRESALE_ERP_NEW_USER_PASSWORD")
+    ] = None,
 ) -> None:
     """Create a user with one or more roles."""
     from presale_erp.domain.access import SYSTEM, Role
@@ -169,8 +199,15 @@ def user_create(
     _require_migrated()
     db = _database()
     try:
-        user = auth.create_user(db, SYSTEM, username=username, display_name=display_name, password=password,
-                                roles=[known[r] for r in role], now=datetime.now(UTC))
+        user = auth.create_user(
+            db,
+            SYSTEM,
+            username=username,
+            display_name=display_name,
+            password=password,
+            roles=[known[r] for r in role],
+            now=datetime.now(UTC),
+        )
     except DomainError as exc:
         raise _fail(exc.detail) from exc
     finally:

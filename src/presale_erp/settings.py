@@ -24,6 +24,7 @@ class Settings(BaseSettings):
         description="Task-queue broker: empty for the embedded SQLite queue in <data_dir>/queue.db, "
         "or redis://host:6379/0 for production.",
     )
+    queue_name: str = Field(default="presale-erp", description="Queue name (several products can share a Redis).")
     host: str = "127.0.0.1"
     port: int = 8000
     token_ttl_minutes: int = Field(default=12 * 60, description="How long a login token stays valid.")

@@ -20,9 +20,6 @@ PASSWORD = "correct-horse-battery"
 
 
 def _app_client(db: Database, tmp_path: Path) -> TestClient:
-    for role in Role:
-        auth.create_user(db, SYSTEM, username=role.value.replace("_", "-"), display_name=role.value,
-                         password=PASSWORD, roles=[role], now=NOW)
     settings = Settings(data_dir=tmp_path, database_url="sqlite://")
     return TestClient(create_app(settings, db=db), raise_server_exceptions=False)
 
@@ -32,8 +29,20 @@ def _signer(client: TestClient) -> Callable[[Role], dict[str, str]]:
 
     def headers(role: Role) -> dict[str, str]:
         if role not in tokens:
-            response = client.post("/api/v1/auth/login",
-                                   json={"username": role.value.replace("_", "-"), "password": PASSWORD})
+            # Users are made on first use: argon2 is slow on purpose, and most tests need two or three roles.
+            db: Database = client.app.state.db
+            auth.create_user(
+                db,
+                SYSTEM,
+                username=role.value.replace("_", "-"),
+                display_name=role.value,
+                password=PASSWORD,
+                roles=[role],
+                now=NOW,
+            )
+            response = client.post(
+                "/api/v1/auth/login", json={"username": role.value.replace("_", "-"), "password": PASSWORD}
+            )
             assert response.status_code == 200, response.text
             tokens[role] = {"Authorization": f"Bearer {response.json()['access_token']}"}
         return tokens[role]

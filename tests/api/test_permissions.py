@@ -31,8 +31,16 @@ def _call(client: TestClient, method: str, path: str, headers: dict[str, str] | 
 def test_the_openapi_document_lists_every_area(sqlite_client: TestClient):
     paths = sqlite_client.get("/openapi.json").json()["paths"]
 
-    for expected in ("/api/v1/skus", "/api/v1/shops", "/api/v1/warehouses/{code}/bins", "/api/v1/stock",
-                     "/api/v1/movements", "/api/v1/reservations", "/api/v1/presale-campaigns", "/healthz"):
+    for expected in (
+        "/api/v1/skus",
+        "/api/v1/shops",
+        "/api/v1/warehouses/{code}/bins",
+        "/api/v1/stock",
+        "/api/v1/movements",
+        "/api/v1/reservations",
+        "/api/v1/presale-campaigns",
+        "/healthz",
+    ):
         assert expected in paths
 
 
@@ -58,8 +66,9 @@ def test_every_route_refuses_a_bad_token_with_401(sqlite_client: TestClient):
 
 def _key_without(client: TestClient, admin: dict[str, str], permission: Permission) -> dict[str, str]:
     other = next(p for p in Permission if p is not permission)
-    response = client.post("/api/v1/api-keys", json={"name": f"not {permission.value}", "scopes": [other.value]},
-                           headers=admin)
+    response = client.post(
+        "/api/v1/api-keys", json={"name": f"not {permission.value}", "scopes": [other.value]}, headers=admin
+    )
     assert response.status_code == 201, response.text
     return {"X-API-Key": response.json()["key"]}
 
@@ -87,6 +96,9 @@ def test_every_route_refuses_a_caller_that_lacks_its_permission_with_403(sqlite_
 
 @pytest.mark.parametrize("path", sorted(PUBLIC_PATHS))
 def test_only_health_and_login_are_public(path: str, sqlite_client: TestClient):
-    response = sqlite_client.get("/healthz") if path == "/healthz" else sqlite_client.post(
-        path, json={"username": "admin", "password": "wrong-password"})
+    response = (
+        sqlite_client.get("/healthz")
+        if path == "/healthz"
+        else sqlite_client.post(path, json={"username": "admin", "password": "wrong-password"})
+    )
     assert response.status_code in (200, 401)

@@ -36,9 +36,18 @@ def _race(db, attempt) -> list[str]:
 def test_fifty_buyers_racing_for_twenty_units_get_exactly_twenty(db):
     builders.stocked(db, UNITS)
 
-    outcomes = _race(db, lambda n: stock.reserve(
-        db, SYSTEM, [stock.ReservationLine(f"T{n}:1", "TEA-250G", "HZ", 1)], shop=None, order_ref=f"T{n}",
-        expires_at=None, now=NOW))
+    outcomes = _race(
+        db,
+        lambda n: stock.reserve(
+            db,
+            SYSTEM,
+            [stock.ReservationLine(f"T{n}:1", "TEA-250G", "HZ", 1)],
+            shop=None,
+            order_ref=f"T{n}",
+            expires_at=None,
+            now=NOW,
+        ),
+    )
 
     assert outcomes.count("reserved") == UNITS
     assert outcomes.count("insufficient stock") == CLIENTS - UNITS
@@ -54,9 +63,19 @@ def test_orders_locking_two_skus_in_opposite_orders_never_deadlock(db):
     builders.receive(db, "CUP", "HZ", UNITS)
 
     def order(n: int) -> None:
-        lines = [stock.ReservationLine(f"T{n}:1", "TEA-250G", "HZ", 1), stock.ReservationLine(f"T{n}:2", "CUP", "HZ", 1)]
-        stock.reserve(db, SYSTEM, lines if n % 2 else lines[::-1], shop=None, order_ref=f"T{n}", expires_at=None,
-                      now=NOW)
+        lines = [
+            stock.ReservationLine(f"T{n}:1", "TEA-250G", "HZ", 1),
+            stock.ReservationLine(f"T{n}:2", "CUP", "HZ", 1),
+        ]
+        stock.reserve(
+            db,
+            SYSTEM,
+            lines if n % 2 else lines[::-1],
+            shop=None,
+            order_ref=f"T{n}",
+            expires_at=None,
+            now=NOW,
+        )
 
     outcomes = _race(db, order)
 
@@ -71,11 +90,24 @@ def test_concurrent_shipments_and_reservations_keep_the_ledger_balanced(db):
 
     def act(n: int) -> None:
         if n % 2:
-            stock.reserve(db, SYSTEM, [stock.ReservationLine(f"T{n}:1", "TEA-250G", "HZ", 1)], shop=None,
-                          order_ref=f"T{n}", expires_at=None, now=NOW)
+            stock.reserve(
+                db,
+                SYSTEM,
+                [stock.ReservationLine(f"T{n}:1", "TEA-250G", "HZ", 1)],
+                shop=None,
+                order_ref=f"T{n}",
+                expires_at=None,
+                now=NOW,
+            )
         else:
-            stock.post_movement(db, SYSTEM, f"ship-{n}", MovementRequest(MovementKind.SHIPMENT, "TEA-250G", "HZ", 1,
-                                                                         bin="A-01"), reference=None, now=NOW)
+            stock.post_movement(
+                db,
+                SYSTEM,
+                f"ship-{n}",
+                MovementRequest(MovementKind.SHIPMENT, "TEA-250G", "HZ", 1, bin="A-01"),
+                reference=None,
+                now=NOW,
+            )
 
     outcomes = _race(db, act)
 

@@ -20,16 +20,29 @@ DAY = timedelta(days=1)
 
 def new_campaign(quota: int = 40, sku: str = "TEA-250G") -> presale.NewCampaign:
     return presale.NewCampaign(
-        code="D11", name="双11 预售", mode=PresaleMode.DEPOSIT, shop=None, deposit_starts_at=NOW,
-        deposit_ends_at=NOW + 7 * DAY, balance_starts_at=NOW + 8 * DAY, balance_ends_at=NOW + 9 * DAY,
-        ships_from=NOW + 12 * DAY, skus=[CampaignSku(sku, "HZ", quota, Decimal("398.00"), Decimal("50.00"))],
+        code="D11",
+        name="双11 预售",
+        mode=PresaleMode.DEPOSIT,
+        shop=None,
+        deposit_starts_at=NOW,
+        deposit_ends_at=NOW + 7 * DAY,
+        balance_starts_at=NOW + 8 * DAY,
+        balance_ends_at=NOW + 9 * DAY,
+        ships_from=NOW + 12 * DAY,
+        skus=[CampaignSku(sku, "HZ", quota, Decimal("398.00"), Decimal("50.00"))],
     )
 
 
 def book(db, n: int, quantity: int):
-    return stock.reserve(db, SYSTEM, [stock.ReservationLine(f"T{n}:1", "TEA-250G", "HZ", quantity,
-                                                            ReservationStage.PRESALE_BOOKED)],
-                         shop=None, order_ref=f"T{n}", expires_at=None, now=NOW)
+    return stock.reserve(
+        db,
+        SYSTEM,
+        [stock.ReservationLine(f"T{n}:1", "TEA-250G", "HZ", quantity, ReservationStage.PRESALE_BOOKED)],
+        shop=None,
+        order_ref=f"T{n}",
+        expires_at=None,
+        now=NOW,
+    )
 
 
 def position(db) -> dict:
@@ -68,8 +81,12 @@ def test_closing_a_campaign_stops_selling_ahead_but_keeps_bookings_backed(db):
 
     view = position(db)
     assert closed["status"] == "closed"
-    assert (view["presale_quota"], view["presale_quota_used"], view["available_to_sell"], view["shortage"]) == (
-        20, 20, 0, 0)
+    assert (
+        view["presale_quota"],
+        view["presale_quota_used"],
+        view["available_to_sell"],
+        view["shortage"],
+    ) == (20, 20, 0, 0)
     with pytest.raises(IllegalTransition):
         presale.open_campaign(db, SYSTEM, "D11", now=NOW)
 

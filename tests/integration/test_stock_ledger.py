@@ -54,12 +54,24 @@ def test_posting_the_same_movement_id_twice_posts_it_once(db):
 
 def test_reusing_a_movement_id_for_different_content_is_refused(db):
     builders.stocked(db, 0)
-    stock.post_movement(db, SYSTEM, "rcv-1", MovementRequest(K.RECEIPT, "TEA-250G", "HZ", 5, bin="A-01"),
-                        reference=None, now=NOW)
+    stock.post_movement(
+        db,
+        SYSTEM,
+        "rcv-1",
+        MovementRequest(K.RECEIPT, "TEA-250G", "HZ", 5, bin="A-01"),
+        reference=None,
+        now=NOW,
+    )
 
     with pytest.raises(Conflict, match="different movement"):
-        stock.post_movement(db, SYSTEM, "rcv-1", MovementRequest(K.RECEIPT, "TEA-250G", "HZ", 6, bin="A-01"),
-                            reference=None, now=NOW)
+        stock.post_movement(
+            db,
+            SYSTEM,
+            "rcv-1",
+            MovementRequest(K.RECEIPT, "TEA-250G", "HZ", 6, bin="A-01"),
+            reference=None,
+            now=NOW,
+        )
 
 
 def test_a_refused_movement_writes_nothing(db):
@@ -68,8 +80,14 @@ def test_a_refused_movement_writes_nothing(db):
         before = uow.conn.execute(select(func.count()).select_from(movements)).scalar_one()
 
     with pytest.raises(NegativeStock):
-        stock.post_movement(db, SYSTEM, "adj-1", MovementRequest(K.ADJUSTMENT, "TEA-250G", "HZ", -5, bin="A-01",
-                                                                 reason="damaged"), reference=None, now=NOW)
+        stock.post_movement(
+            db,
+            SYSTEM,
+            "adj-1",
+            MovementRequest(K.ADJUSTMENT, "TEA-250G", "HZ", -5, bin="A-01", reason="damaged"),
+            reference=None,
+            now=NOW,
+        )
 
     with db.uow(write=False) as uow:
         assert uow.conn.execute(select(func.count()).select_from(movements)).scalar_one() == before
@@ -97,11 +115,23 @@ def test_a_transfer_between_warehouses_is_in_transit_until_received(db):
     builders.stocked(db, 10)
     builders.warehouse(db, "GZ")
 
-    stock.post_movement(db, SYSTEM, "tr-1", MovementRequest(K.TRANSFER, "TEA-250G", "HZ", 4, bin="A-01",
-                                                            to_warehouse="GZ"), reference="TR-1", now=NOW)
+    stock.post_movement(
+        db,
+        SYSTEM,
+        "tr-1",
+        MovementRequest(K.TRANSFER, "TEA-250G", "HZ", 4, bin="A-01", to_warehouse="GZ"),
+        reference="TR-1",
+        now=NOW,
+    )
     travelling = position(db, wh="GZ")
-    stock.post_movement(db, SYSTEM, "tr-1-in", MovementRequest(K.TRANSFER_RECEIPT, "TEA-250G", "GZ", 4,
-                                                               bin="A-02"), reference="TR-1", now=NOW)
+    stock.post_movement(
+        db,
+        SYSTEM,
+        "tr-1-in",
+        MovementRequest(K.TRANSFER_RECEIPT, "TEA-250G", "GZ", 4, bin="A-02"),
+        reference="TR-1",
+        now=NOW,
+    )
 
     assert (position(db)["on_hand"], travelling["in_transit_transfer"], travelling["on_hand"]) == (6, 4, 0)
     assert (position(db, wh="GZ")["on_hand"], position(db, wh="GZ")["in_transit_transfer"]) == (4, 0)
@@ -111,10 +141,22 @@ def test_a_transfer_between_warehouses_is_in_transit_until_received(db):
 def test_an_inbound_notice_counts_as_purchase_in_transit_until_the_receipt(db):
     builders.stocked(db, 0)
 
-    stock.post_movement(db, SYSTEM, "asn-1", MovementRequest(K.INBOUND_NOTICE, "TEA-250G", "HZ", 100),
-                        reference="PO-9", now=NOW)
-    stock.post_movement(db, SYSTEM, "rcv-9", MovementRequest(K.RECEIPT, "TEA-250G", "HZ", 60, bin="A-01",
-                                                             clears_in_transit=True), reference="PO-9", now=NOW)
+    stock.post_movement(
+        db,
+        SYSTEM,
+        "asn-1",
+        MovementRequest(K.INBOUND_NOTICE, "TEA-250G", "HZ", 100),
+        reference="PO-9",
+        now=NOW,
+    )
+    stock.post_movement(
+        db,
+        SYSTEM,
+        "rcv-9",
+        MovementRequest(K.RECEIPT, "TEA-250G", "HZ", 60, bin="A-01", clears_in_transit=True),
+        reference="PO-9",
+        now=NOW,
+    )
 
     assert (position(db)["on_hand"], position(db)["in_transit_purchase"]) == (60, 40)
 
@@ -122,8 +164,14 @@ def test_an_inbound_notice_counts_as_purchase_in_transit_until_the_receipt(db):
 def test_a_count_correction_posts_the_difference(db):
     builders.stocked(db, 10)
 
-    stock.post_movement(db, SYSTEM, "cnt-1", MovementRequest(K.COUNT_CORRECTION, "TEA-250G", "HZ", 7, bin="A-01"),
-                        reference="PD-1", now=NOW)
+    stock.post_movement(
+        db,
+        SYSTEM,
+        "cnt-1",
+        MovementRequest(K.COUNT_CORRECTION, "TEA-250G", "HZ", 7, bin="A-01"),
+        reference="PD-1",
+        now=NOW,
+    )
 
     assert position(db)["on_hand"] == 7
     assert stock.ledger_discrepancies(db) == []
@@ -163,13 +211,23 @@ def test_shipping_a_reservation_takes_the_goods_and_ends_the_lock(db):
     builders.stocked(db, 5)
     reserve(db, line("T1:1", 3, ReservationStage.AWAITING_SHIPMENT))
 
-    stock.post_movement(db, SYSTEM, "ship-1", MovementRequest(K.SHIPMENT, "TEA-250G", "HZ", 3, bin="A-01",
-                                                              reservation_id="T1:1"), reference="SF123", now=NOW)
+    stock.post_movement(
+        db,
+        SYSTEM,
+        "ship-1",
+        MovementRequest(K.SHIPMENT, "TEA-250G", "HZ", 3, bin="A-01", reservation_id="T1:1"),
+        reference="SF123",
+        now=NOW,
+    )
 
     view = position(db)
     assert (view["on_hand"], view["reserved"], view["awaiting_shipment"]) == (2, 0, 0)
-    assert stock_views.list_reservations(db, sku=None, warehouse=None, status=None, order_ref="T1",
-                                         after_id=None, limit=10)[0]["status"] == "posted"
+    assert (
+        stock_views.list_reservations(
+            db, sku=None, warehouse=None, status=None, order_ref="T1", after_id=None, limit=10
+        )[0]["status"]
+        == "posted"
+    )
     assert stock.ledger_discrepancies(db) == []
 
 
@@ -203,8 +261,15 @@ def test_leases_that_ran_out_are_released_by_the_expiry_job(db):
     assert stock.expire_reservations(db, SYSTEM, now=NOW + timedelta(minutes=32)) == 0
 
     assert position(db)["reserved"] == 1
-    rows = stock_views.list_reservations(db, sku=None, warehouse=None, status=ReservationStatus.EXPIRED.value,
-                                         order_ref=None, after_id=None, limit=10)
+    rows = stock_views.list_reservations(
+        db,
+        sku=None,
+        warehouse=None,
+        status=ReservationStatus.EXPIRED.value,
+        order_ref=None,
+        after_id=None,
+        limit=10,
+    )
     assert [r["id"] for r in rows] == ["T1:1"]
 
 

@@ -12,8 +12,9 @@ from presale_erp.domain.errors import InvalidRequest
 from presale_erp.domain.money import allocate, fen_to_yuan, yuan, yuan_to_fen
 
 
-@pytest.mark.parametrize(("raw", "amount"), [("398", "398.00"), ("0.005", "0.01"), (12, "12.00"),
-                                             (Decimal("1.234"), "1.23")])
+@pytest.mark.parametrize(
+    ("raw", "amount"), [("398", "398.00"), ("0.005", "0.01"), (12, "12.00"), (Decimal("1.234"), "1.23")]
+)
 def test_amounts_are_quantised_to_the_fen(raw, amount):
     assert yuan(raw) == Decimal(amount)
 
@@ -29,7 +30,7 @@ def test_a_deposit_split_across_lines_adds_up_to_the_fen():
 
 
 @given(
-    st.integers(-10**9, 10**9).map(fen_to_yuan),
+    st.integers(-(10**9), 10**9).map(fen_to_yuan),
     st.lists(st.integers(0, 1000), min_size=1, max_size=20).filter(lambda w: sum(w) > 0),
 )
 def test_allocation_never_loses_or_invents_a_fen(total, weights):

@@ -14,36 +14,66 @@ ON_HAND, PURCHASE, TRANSFER = Bucket.ON_HAND, Bucket.IN_TRANSIT_PURCHASE, Bucket
 
 def book_with(on_hand: int = 10, reserved: int = 0, bin_qty: int | None = None) -> StockBook:
     return StockBook(
-        positions={("TEA", "HZ"): StockPosition(sku="TEA", warehouse="HZ", on_hand=on_hand, reserved=reserved,
-                                                awaiting_review=reserved)},
+        positions={
+            ("TEA", "HZ"): StockPosition(
+                sku="TEA", warehouse="HZ", on_hand=on_hand, reserved=reserved, awaiting_review=reserved
+            )
+        },
         bins={("TEA", "HZ", "A-01"): on_hand if bin_qty is None else bin_qty},
     )
 
 
 CASES = [
-    ("receipt into a bin", MovementRequest(K.RECEIPT, "TEA", "HZ", 5, bin="A-01"),
-     [MovementLine("TEA", "HZ", "A-01", ON_HAND, 5)]),
-    ("receipt against an inbound notice clears purchase in transit",
-     MovementRequest(K.RECEIPT, "TEA", "HZ", 5, bin="A-01", clears_in_transit=True),
-     [MovementLine("TEA", "HZ", "A-01", ON_HAND, 5), MovementLine("TEA", "HZ", None, PURCHASE, -5)]),
-    ("shipment from a bin", MovementRequest(K.SHIPMENT, "TEA", "HZ", 4, bin="A-01"),
-     [MovementLine("TEA", "HZ", "A-01", ON_HAND, -4)]),
-    ("bin to bin inside a warehouse", MovementRequest(K.TRANSFER, "TEA", "HZ", 3, bin="A-01", to_bin="B-01"),
-     [MovementLine("TEA", "HZ", "A-01", ON_HAND, -3), MovementLine("TEA", "HZ", "B-01", ON_HAND, 3)]),
-    ("between warehouses the goods travel first",
-     MovementRequest(K.TRANSFER, "TEA", "HZ", 3, bin="A-01", to_warehouse="GZ"),
-     [MovementLine("TEA", "HZ", "A-01", ON_HAND, -3), MovementLine("TEA", "GZ", None, TRANSFER, 3)]),
-    ("transfer receipt lands the travelling goods",
-     MovementRequest(K.TRANSFER_RECEIPT, "TEA", "HZ", 3, bin="A-01"),
-     [MovementLine("TEA", "HZ", "A-01", ON_HAND, 3), MovementLine("TEA", "HZ", None, TRANSFER, -3)]),
-    ("adjustment with a reason", MovementRequest(K.ADJUSTMENT, "TEA", "HZ", -2, bin="A-01", reason="damaged"),
-     [MovementLine("TEA", "HZ", "A-01", ON_HAND, -2)]),
-    ("count finds less than the books", MovementRequest(K.COUNT_CORRECTION, "TEA", "HZ", 7, bin="A-01"),
-     [MovementLine("TEA", "HZ", "A-01", ON_HAND, -3)]),
-    ("a count that agrees still leaves a record", MovementRequest(K.COUNT_CORRECTION, "TEA", "HZ", 10, bin="A-01"),
-     [MovementLine("TEA", "HZ", "A-01", ON_HAND, 0)]),
-    ("inbound notice announces purchase stock", MovementRequest(K.INBOUND_NOTICE, "TEA", "HZ", 600),
-     [MovementLine("TEA", "HZ", None, PURCHASE, 600)]),
+    (
+        "receipt into a bin",
+        MovementRequest(K.RECEIPT, "TEA", "HZ", 5, bin="A-01"),
+        [MovementLine("TEA", "HZ", "A-01", ON_HAND, 5)],
+    ),
+    (
+        "receipt against an inbound notice clears purchase in transit",
+        MovementRequest(K.RECEIPT, "TEA", "HZ", 5, bin="A-01", clears_in_transit=True),
+        [MovementLine("TEA", "HZ", "A-01", ON_HAND, 5), MovementLine("TEA", "HZ", None, PURCHASE, -5)],
+    ),
+    (
+        "shipment from a bin",
+        MovementRequest(K.SHIPMENT, "TEA", "HZ", 4, bin="A-01"),
+        [MovementLine("TEA", "HZ", "A-01", ON_HAND, -4)],
+    ),
+    (
+        "bin to bin inside a warehouse",
+        MovementRequest(K.TRANSFER, "TEA", "HZ", 3, bin="A-01", to_bin="B-01"),
+        [MovementLine("TEA", "HZ", "A-01", ON_HAND, -3), MovementLine("TEA", "HZ", "B-01", ON_HAND, 3)],
+    ),
+    (
+        "between warehouses the goods travel first",
+        MovementRequest(K.TRANSFER, "TEA", "HZ", 3, bin="A-01", to_warehouse="GZ"),
+        [MovementLine("TEA", "HZ", "A-01", ON_HAND, -3), MovementLine("TEA", "GZ", None, TRANSFER, 3)],
+    ),
+    (
+        "transfer receipt lands the travelling goods",
+        MovementRequest(K.TRANSFER_RECEIPT, "TEA", "HZ", 3, bin="A-01"),
+        [MovementLine("TEA", "HZ", "A-01", ON_HAND, 3), MovementLine("TEA", "HZ", None, TRANSFER, -3)],
+    ),
+    (
+        "adjustment with a reason",
+        MovementRequest(K.ADJUSTMENT, "TEA", "HZ", -2, bin="A-01", reason="damaged"),
+        [MovementLine("TEA", "HZ", "A-01", ON_HAND, -2)],
+    ),
+    (
+        "count finds less than the books",
+        MovementRequest(K.COUNT_CORRECTION, "TEA", "HZ", 7, bin="A-01"),
+        [MovementLine("TEA", "HZ", "A-01", ON_HAND, -3)],
+    ),
+    (
+        "a count that agrees still leaves a record",
+        MovementRequest(K.COUNT_CORRECTION, "TEA", "HZ", 10, bin="A-01"),
+        [MovementLine("TEA", "HZ", "A-01", ON_HAND, 0)],
+    ),
+    (
+        "inbound notice announces purchase stock",
+        MovementRequest(K.INBOUND_NOTICE, "TEA", "HZ", 600),
+        [MovementLine("TEA", "HZ", None, PURCHASE, 600)],
+    ),
 ]
 
 
@@ -55,10 +85,22 @@ def test_movement_lines(request_: MovementRequest, lines: list[MovementLine]):
 REFUSED = [
     ("receipt without a bin", MovementRequest(K.RECEIPT, "TEA", "HZ", 5), "must name the bin"),
     ("receipt of nothing", MovementRequest(K.RECEIPT, "TEA", "HZ", 0, bin="A-01"), "at least 1 unit"),
-    ("adjustment without a reason", MovementRequest(K.ADJUSTMENT, "TEA", "HZ", 1, bin="A-01"), "needs a reason"),
-    ("transfer to the same bin", MovementRequest(K.TRANSFER, "TEA", "HZ", 1, bin="A-01", to_bin="A-01"), "same"),
+    (
+        "adjustment without a reason",
+        MovementRequest(K.ADJUSTMENT, "TEA", "HZ", 1, bin="A-01"),
+        "needs a reason",
+    ),
+    (
+        "transfer to the same bin",
+        MovementRequest(K.TRANSFER, "TEA", "HZ", 1, bin="A-01", to_bin="A-01"),
+        "same",
+    ),
     ("bin transfer without a destination", MovementRequest(K.TRANSFER, "TEA", "HZ", 1, bin="A-01"), "to_bin"),
-    ("negative count", MovementRequest(K.COUNT_CORRECTION, "TEA", "HZ", -1, bin="A-01"), "cannot be negative"),
+    (
+        "negative count",
+        MovementRequest(K.COUNT_CORRECTION, "TEA", "HZ", -1, bin="A-01"),
+        "cannot be negative",
+    ),
 ]
 
 

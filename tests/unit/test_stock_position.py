@@ -65,14 +65,23 @@ def test_without_a_quota_nothing_beyond_free_stock_can_be_reserved():
         ({"on_hand": 10, "reserved": 4, "awaiting_review": 4}, 6, 10, 0),
         ({"on_hand": 10, "reserved": 4, "awaiting_shipment": 4}, 6, 6, 0),
         ({"on_hand": 2, "reserved": 5, "awaiting_shipment": 5}, 0, 0, 3),
-        ({"on_hand": 2, "reserved": 5, "presale_booked": 5, "presale_quota": 9, "presale_quota_used": 3}, 6, 2, 0),
+        (
+            {"on_hand": 2, "reserved": 5, "presale_booked": 5, "presale_quota": 9, "presale_quota_used": 3},
+            6,
+            2,
+            0,
+        ),
     ],
     ids=["idle stock", "awaiting review", "awaiting shipment", "count loss shortage", "presale booked"],
 )
 def test_derived_counters(counters: dict[str, int], to_sell: int, to_ship: int, shortage: int):
     position = StockPosition(sku="S", warehouse="W", **counters)
 
-    assert (position.available_to_sell, position.available_to_ship, position.shortage) == (to_sell, to_ship, shortage)
+    assert (position.available_to_sell, position.available_to_ship, position.shortage) == (
+        to_sell,
+        to_ship,
+        shortage,
+    )
 
 
 @pytest.mark.parametrize("quantity", [0, -1])

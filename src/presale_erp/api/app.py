@@ -17,8 +17,15 @@ from presale_erp.api.routers import audit, auth, catalog, presale, reservations,
 from presale_erp.settings import Settings, get_settings
 
 PUBLIC_PATHS = frozenset({"/healthz", "/api/v1/auth/login"})
-ROUTERS = [auth.router, catalog.router, warehouses.router, stock.router, reservations.router, presale.router,
-           audit.router]
+ROUTERS = [
+    auth.router,
+    catalog.router,
+    warehouses.router,
+    stock.router,
+    reservations.router,
+    presale.router,
+    audit.router,
+]
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:

@@ -71,8 +71,7 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [_field_message(e) for e in exc.errors()]
         summary = "; ".join(f"{e['field'] or 'request'}: {e['message']}" for e in errors[:5])
-        return problem(422, "Invalid request", f"The request has invalid fields: {summary}.", request,
-                       errors=errors)
+        return problem(422, "Invalid request", f"The request has invalid fields: {summary}.", request, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -85,5 +84,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem(500, "Internal error", "Something went wrong on our side; nothing was saved. "
-                       "The error has been logged.", request)
+        return problem(
+            500,
+            "Internal error",
+            "Something went wrong on our side; nothing was saved. The error has been logged.",
+            request,
+        )

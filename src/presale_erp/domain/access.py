@@ -75,9 +75,7 @@ def parse_scopes(scopes: list[str]) -> frozenset[Permission]:
     known = {p.value: p for p in Permission}
     unknown = [s for s in scopes if s not in known]
     if unknown:
-        raise InvalidRequest(
-            f"Unknown scope(s): {', '.join(unknown)}. Known scopes: {', '.join(sorted(known))}."
-        )
+        raise InvalidRequest(f"Unknown scope(s): {', '.join(unknown)}. Known scopes: {', '.join(sorted(known))}.")
     return frozenset(known[s] for s in scopes)
 
 

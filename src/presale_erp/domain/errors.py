@@ -33,8 +33,7 @@ class InsufficientStock(DomainError):
     def __init__(self, lines: list[Shortfall]) -> None:
         self.lines = lines
         parts = [
-            f"{line.sku} in {line.warehouse}: wanted {line.wanted}, only {line.available} available"
-            for line in lines
+            f"{line.sku} in {line.warehouse}: wanted {line.wanted}, only {line.available} available" for line in lines
         ]
         super().__init__("Insufficient stock: " + "; ".join(parts) + ".")
 

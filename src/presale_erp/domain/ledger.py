@@ -268,9 +268,7 @@ class StockBook:
         reservation.require_pending()
         if stage is reservation.stage:
             return
-        self.position(reservation.sku, reservation.warehouse).restage(
-            reservation.quantity, reservation.stage, stage
-        )
+        self.position(reservation.sku, reservation.warehouse).restage(reservation.quantity, reservation.stage, stage)
         reservation.stage = stage
 
 

@@ -34,9 +34,7 @@ def plan_lines(request: MovementRequest, book: StockBook) -> list[MovementLine]:
 
 
 def _on_hand(request: MovementRequest, quantity: int, warehouse: str | None = None, bin: str | None = None):
-    return MovementLine(
-        request.sku, warehouse or request.warehouse, bin or request.bin, Bucket.ON_HAND, quantity
-    )
+    return MovementLine(request.sku, warehouse or request.warehouse, bin or request.bin, Bucket.ON_HAND, quantity)
 
 
 def _need_bin(request: MovementRequest) -> None:
@@ -56,9 +54,7 @@ def _receipt(request: MovementRequest, book: StockBook) -> list[MovementLine]:
     _need_bin(request)
     lines = [_on_hand(request, request.quantity)]
     if request.clears_in_transit:
-        lines.append(
-            MovementLine(request.sku, request.warehouse, None, Bucket.IN_TRANSIT_PURCHASE, -request.quantity)
-        )
+        lines.append(MovementLine(request.sku, request.warehouse, None, Bucket.IN_TRANSIT_PURCHASE, -request.quantity))
     return lines
 
 

@@ -18,4 +18,3 @@ class ZoneKind(StrEnum):
     RECEIVING = "receiving"  # 收货暂存区
     RETURNS = "returns"  # 退货区
     DEFECTIVE = "defective"  # 次品区
-

@@ -14,17 +14,15 @@ from presale_erp.adapters.db.engine import make_engine
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.settings import Settings, get_settings
 
-QUEUE_NAME = "presale-erp"
-
 
 def make_huey(settings: Settings, *, immediate: bool = False) -> Huey:
     url = settings.queue_url or ""
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey(QUEUE_NAME, url=url, immediate=immediate, utc=True)
+        return RedisHuey(settings.queue_name, url=url, immediate=immediate, utc=True)
     if url and not url.startswith("sqlite"):
         raise ValueError(f"PRESALE_ERP_QUEUE_URL={url!r}: use redis://host:port/db, or leave it empty for SQLite")
     filename = url.removeprefix("sqlite:///") if url else str(settings.queue_file)
-    return SqliteHuey(QUEUE_NAME, filename=filename, immediate=immediate, utc=True)
+    return SqliteHuey(settings.queue_name, filename=filename, immediate=immediate, utc=True)
 
 
 huey = make_huey(get_settings())

@@ -34,7 +34,13 @@ def _sha256(secret: str) -> str:
 
 
 def create_user(
-    db: Database, actor: Actor, *, username: str, display_name: str, password: str, roles: list[Role],
+    db: Database,
+    actor: Actor,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    roles: list[Role],
     now: datetime,
 ) -> dict[str, Any]:
     if not USERNAME.match(username):
@@ -47,13 +53,24 @@ def create_user(
         if repo.exists(uow.conn, users, username=username):
             raise Conflict(f"User {username} already exists.")
         row = {
-            "username": username, "display_name": display_name.strip() or username,
-            "password_hash": _hasher.hash(password), "roles": sorted(r.value for r in roles), "active": True,
-            "created_at": now, "created_by": actor.label,
+            "username": username,
+            "display_name": display_name.strip() or username,
+            "password_hash": _hasher.hash(password),
+            "roles": sorted(r.value for r in roles),
+            "active": True,
+            "created_at": now,
+            "created_by": actor.label,
         }
         row["id"] = repo.insert(uow.conn, users, row)
-        audit_repo.record(uow.conn, actor=actor.label, action="user.create", entity="user", entity_id=username,
-                          at=now, details={"roles": row["roles"]})
+        audit_repo.record(
+            uow.conn,
+            actor=actor.label,
+            action="user.create",
+            entity="user",
+            entity_id=username,
+            at=now,
+            details={"roles": row["roles"]},
+        )
         uow.commit()
     return _public_user(row)
 
@@ -80,13 +97,22 @@ def login(db: Database, *, username: str, password: str, ttl: timedelta, now: da
             auth_repo.set_password_hash(conn, user["id"], _hasher.hash(password))
         token = secrets.token_urlsafe(32)
         expires_at = now + ttl
-        conn.execute(access_tokens.insert(), [{"token_hash": _sha256(token), "user_id": user["id"],
-                                               "created_at": now, "expires_at": expires_at}])
-        audit_repo.record(conn, actor=f"user:{username}", action="user.login", entity="user", entity_id=username,
-                          at=now)
+        conn.execute(
+            access_tokens.insert(),
+            [
+                {
+                    "token_hash": _sha256(token),
+                    "user_id": user["id"],
+                    "created_at": now,
+                    "expires_at": expires_at,
+                }
+            ],
+        )
+        audit_repo.record(
+            conn, actor=f"user:{username}", action="user.login", entity="user", entity_id=username, at=now
+        )
         uow.commit()
-    return {"access_token": token, "token_type": "bearer", "expires_at": expires_at,
-            "roles": user["roles"]}
+    return {"access_token": token, "token_type": "bearer", "expires_at": expires_at, "roles": user["roles"]}
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -114,7 +140,7 @@ def authenticate(db: Database, credential: str, *, now: datetime) -> Actor:
 
 
 def _authenticate_api_key(db: Database, key: str, now: datetime) -> Actor:
-    prefix, _, _secret = key[len(API_KEY_PREFIX):].partition("_")
+    prefix, _, _secret = key[len(API_KEY_PREFIX) :].partition("_")
     with db.uow(write=False) as uow:
         row = auth_repo.api_key_by_prefix(uow.conn, prefix)
     if row is None or row["revoked_at"] is not None or not hmac.compare_digest(row["key_hash"], _sha256(key)):
@@ -138,22 +164,52 @@ def create_api_key(db: Database, actor: Actor, *, name: str, scopes: list[str], 
         raise InvalidRequest(f"You cannot grant scopes you do not have yourself: {', '.join(missing)}.")
     prefix = secrets.token_hex(6)
     key = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-    row = {"name": name.strip(), "prefix": prefix, "key_hash": _sha256(key), "scopes": sorted(scopes),
-           "created_at": now, "created_by": actor.label}
+    row = {
+        "name": name.strip(),
+        "prefix": prefix,
+        "key_hash": _sha256(key),
+        "scopes": sorted(scopes),
+        "created_at": now,
+        "created_by": actor.label,
+    }
     with db.uow() as uow:
         row["id"] = repo.insert(uow.conn, api_keys, row)
-        audit_repo.record(uow.conn, actor=actor.label, action="api_key.create", entity="api_key",
-                          entity_id=prefix, at=now, details={"name": row["name"], "scopes": row["scopes"]})
+        audit_repo.record(
+            uow.conn,
+            actor=actor.label,
+            action="api_key.create",
+            entity="api_key",
+            entity_id=prefix,
+            at=now,
+            details={"name": row["name"], "scopes": row["scopes"]},
+        )
         uow.commit()
-    return {"id": row["id"], "name": row["name"], "prefix": prefix, "scopes": row["scopes"], "key": key,
-            "created_at": now}
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "prefix": prefix,
+        "scopes": row["scopes"],
+        "key": key,
+        "created_at": now,
+    }
 
 
 def list_api_keys(db: Database) -> list[dict[str, Any]]:
     with db.uow(write=False) as uow:
         return [
-            {k: r[k] for k in ("id", "name", "prefix", "scopes", "created_at", "created_by", "revoked_at",
-                               "last_used_at")}
+            {
+                k: r[k]
+                for k in (
+                    "id",
+                    "name",
+                    "prefix",
+                    "scopes",
+                    "created_at",
+                    "created_by",
+                    "revoked_at",
+                    "last_used_at",
+                )
+            }
             for r in auth_repo.list_api_keys(uow.conn)
         ]
 
@@ -162,6 +218,7 @@ def revoke_api_key(db: Database, actor: Actor, prefix: str, *, now: datetime) ->
     with db.uow() as uow:
         if auth_repo.revoke_api_key(uow.conn, prefix, now) == 0:
             raise NotFound(f"No active API key {prefix}.")
-        audit_repo.record(uow.conn, actor=actor.label, action="api_key.revoke", entity="api_key",
-                          entity_id=prefix, at=now)
+        audit_repo.record(
+            uow.conn, actor=actor.label, action="api_key.revoke", entity="api_key", entity_id=prefix, at=now
+        )
         uow.commit()

@@ -24,11 +24,23 @@ def create_product(
     with db.uow() as uow:
         if repo.exists(uow.conn, products, code=code):
             raise Conflict(f"A product with code {code} already exists.")
-        row = {"code": code, "name": name.strip(), "category": category, "created_at": now,
-               "created_by": actor.label}
+        row = {
+            "code": code,
+            "name": name.strip(),
+            "category": category,
+            "created_at": now,
+            "created_by": actor.label,
+        }
         row["id"] = repo.insert(uow.conn, products, row)
-        audit_repo.record(uow.conn, actor=actor.label, action="product.create", entity="product",
-                          entity_id=code, at=now, details={"name": name})
+        audit_repo.record(
+            uow.conn,
+            actor=actor.label,
+            action="product.create",
+            entity="product",
+            entity_id=code,
+            at=now,
+            details={"name": name},
+        )
         uow.commit()
         return row
 
@@ -46,8 +58,16 @@ class NewSku:
 
 
 def create_sku(db: Database, actor: Actor, new: NewSku, *, now: datetime) -> dict[str, Any]:
-    sku = Sku(new.code, new.product, new.name, new.barcode or None, new.weight_grams, new.presale_capable,
-              new.unit_cost, new.list_price)
+    sku = Sku(
+        new.code,
+        new.product,
+        new.name,
+        new.barcode or None,
+        new.weight_grams,
+        new.presale_capable,
+        new.unit_cost,
+        new.list_price,
+    )
     _need_name("SKU", new.name)
     with db.uow() as uow:
         conn = uow.conn
@@ -59,14 +79,27 @@ def create_sku(db: Database, actor: Actor, new: NewSku, *, now: datetime) -> dic
         if sku.barcode and repo.exists(conn, skus, barcode=sku.barcode):
             raise Conflict(f"Barcode {sku.barcode} already belongs to another SKU.")
         row = {
-            "code": sku.code, "product_id": product["id"], "name": sku.name.strip(), "barcode": sku.barcode,
-            "weight_grams": sku.weight_grams, "presale_capable": sku.presale_capable,
-            "unit_cost": sku.unit_cost, "list_price": sku.list_price, "created_at": now,
+            "code": sku.code,
+            "product_id": product["id"],
+            "name": sku.name.strip(),
+            "barcode": sku.barcode,
+            "weight_grams": sku.weight_grams,
+            "presale_capable": sku.presale_capable,
+            "unit_cost": sku.unit_cost,
+            "list_price": sku.list_price,
+            "created_at": now,
             "created_by": actor.label,
         }
         row["id"] = repo.insert(conn, skus, row)
-        audit_repo.record(conn, actor=actor.label, action="sku.create", entity="sku", entity_id=sku.code,
-                          at=now, details={"product": new.product, "barcode": sku.barcode})
+        audit_repo.record(
+            conn,
+            actor=actor.label,
+            action="sku.create",
+            entity="sku",
+            entity_id=sku.code,
+            at=now,
+            details={"product": new.product, "barcode": sku.barcode},
+        )
         uow.commit()
         return {**row, "product_code": new.product}
 
@@ -93,13 +126,25 @@ def create_shop(
         if repo.exists(conn, shops, platform=platform.value, platform_shop_id=platform_shop_id):
             raise Conflict(f"Shop {platform_shop_id} on {platform.value} is already set up.")
         row = {
-            "code": code, "name": name.strip(), "platform": platform.value, "platform_shop_id": platform_shop_id,
-            "stock_lock_policy": stock_lock_policy.value, "active": True, "created_at": now,
+            "code": code,
+            "name": name.strip(),
+            "platform": platform.value,
+            "platform_shop_id": platform_shop_id,
+            "stock_lock_policy": stock_lock_policy.value,
+            "active": True,
+            "created_at": now,
             "created_by": actor.label,
         }
         row["id"] = repo.insert(conn, shops, row)
-        audit_repo.record(conn, actor=actor.label, action="shop.create", entity="shop", entity_id=code, at=now,
-                          details={"platform": platform.value})
+        audit_repo.record(
+            conn,
+            actor=actor.label,
+            action="shop.create",
+            entity="shop",
+            entity_id=code,
+            at=now,
+            details={"platform": platform.value},
+        )
         uow.commit()
         return row
 
@@ -118,8 +163,7 @@ def list_skus(
     db: Database, *, product: str | None, presale_capable: bool | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     with db.uow(write=False) as uow:
-        return repo.sku_page(uow.conn, product=product, presale_capable=presale_capable, limit=limit,
-                             offset=offset)
+        return repo.sku_page(uow.conn, product=product, presale_capable=presale_capable, limit=limit, offset=offset)
 
 
 def get_sku(db: Database, code: str) -> dict[str, Any]:
@@ -132,5 +176,4 @@ def get_sku(db: Database, code: str) -> dict[str, Any]:
 
 def list_shops(db: Database, *, platform: Platform | None, limit: int, offset: int):
     with db.uow(write=False) as uow:
-        return repo.page(uow.conn, shops, limit=limit, offset=offset,
-                         platform=platform.value if platform else None)
+        return repo.page(uow.conn, shops, limit=limit, offset=offset, platform=platform.value if platform else None)

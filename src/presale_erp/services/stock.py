@@ -31,7 +31,13 @@ class PostedMovement:
 
 
 def post_movement(
-    db: Database, actor: Actor, movement_id: str, request: MovementRequest, *, reference: str | None, now: datetime
+    db: Database,
+    actor: Actor,
+    movement_id: str,
+    request: MovementRequest,
+    *,
+    reference: str | None,
+    now: datetime,
 ) -> PostedMovement:
     payload = _payload(request, reference)
     with db.uow() as uow:
@@ -72,13 +78,23 @@ def post_movement(
             "actor": actor.label,
         }
         stock_repo.insert_movement(
-            conn, header=header, lines=lines, locked=locked, bin_ids=bin_ids, reservation_id=request.reservation_id
+            conn,
+            header=header,
+            lines=lines,
+            locked=locked,
+            bin_ids=bin_ids,
+            reservation_id=request.reservation_id,
         )
         if reservation:
             _end_reservations(conn, [reservation], actor, now)
         audit_repo.record(
-            conn, actor=actor.label, action=f"movement.{request.kind.value}", entity="movement",
-            entity_id=movement_id, at=now, details=payload,
+            conn,
+            actor=actor.label,
+            action=f"movement.{request.kind.value}",
+            entity="movement",
+            entity_id=movement_id,
+            at=now,
+            details=payload,
         )
         _commit_or_conflict(uow, f"Movement id {movement_id} was just posted by another request.")
         return PostedMovement(movement_id, request.kind.value, False, [_line_dict(line) for line in lines])
@@ -91,8 +107,13 @@ def _payload(request: MovementRequest, reference: str | None) -> dict[str, Any]:
 
 
 def _line_dict(line) -> dict[str, Any]:
-    return {"sku": line.sku, "warehouse": line.warehouse, "bin": line.bin, "bucket": line.bucket.value,
-            "quantity": line.quantity}
+    return {
+        "sku": line.sku,
+        "warehouse": line.warehouse,
+        "bin": line.bin,
+        "bucket": line.bucket.value,
+        "quantity": line.quantity,
+    }
 
 
 def _replay_of(conn, movement_id: str, payload: dict[str, Any]) -> PostedMovement | None:
@@ -167,8 +188,12 @@ def reserve(
         warehouse_ids = lookups.warehouse_ids(conn, [line.warehouse for line in lines])
         shop_id = lookups.shop_ids(conn, [shop])[shop] if shop else None
         locked = stock_repo.lock_positions(
-            conn, [(line.sku, line.warehouse) for line in lines], sku_ids, warehouse_ids,
-            create_missing=False, now=now,
+            conn,
+            [(line.sku, line.warehouse) for line in lines],
+            sku_ids,
+            warehouse_ids,
+            create_missing=False,
+            now=now,
         )
         existing = stock_repo.find_reservations(conn, [line.id for line in lines])
         if existing:
@@ -179,10 +204,20 @@ def reserve(
         stock_repo.save(conn, locked, {}, now)
         rows = [
             {
-                "id": r.id, "sku_id": sku_ids[r.sku], "warehouse_id": warehouse_ids[r.warehouse],
-                "shop_id": shop_id, "order_ref": order_ref, "quantity": r.quantity, "from_quota": r.from_quota,
-                "stage": r.stage.value, "status": r.status.value, "expires_at": expires_at,
-                "created_at": now, "created_by": actor.label, "ended_at": None, "ended_by": None,
+                "id": r.id,
+                "sku_id": sku_ids[r.sku],
+                "warehouse_id": warehouse_ids[r.warehouse],
+                "shop_id": shop_id,
+                "order_ref": order_ref,
+                "quantity": r.quantity,
+                "from_quota": r.from_quota,
+                "stage": r.stage.value,
+                "status": r.status.value,
+                "expires_at": expires_at,
+                "created_at": now,
+                "created_by": actor.label,
+                "ended_at": None,
+                "ended_by": None,
             }
             for r in made
         ]
@@ -190,10 +225,20 @@ def reserve(
         audit_repo.record_many(
             conn,
             [
-                {"actor": actor.label, "action": "reservation.reserve", "entity": "reservation",
-                 "entity_id": r.id, "at": now,
-                 "details": {"sku": r.sku, "warehouse": r.warehouse, "quantity": r.quantity,
-                             "from_quota": r.from_quota, "order_ref": order_ref}}
+                {
+                    "actor": actor.label,
+                    "action": "reservation.reserve",
+                    "entity": "reservation",
+                    "entity_id": r.id,
+                    "at": now,
+                    "details": {
+                        "sku": r.sku,
+                        "warehouse": r.warehouse,
+                        "quantity": r.quantity,
+                        "from_quota": r.from_quota,
+                        "order_ref": order_ref,
+                    },
+                }
                 for r in made
             ],
         )
@@ -216,11 +261,15 @@ def _replayed_reservations(
     for line in lines:
         row = existing.get(line.id)
         same = row is not None and (row["sku"], row["warehouse"], row["quantity"], row["order_ref"]) == (
-            line.sku, line.warehouse, line.quantity, order_ref
+            line.sku,
+            line.warehouse,
+            line.quantity,
+            order_ref,
         )
         if not same:
             raise Conflict(
-                f"Reservation id {line.id} is already used" + ("" if row else " by some lines of this request")
+                f"Reservation id {line.id} is already used"
+                + ("" if row else " by some lines of this request")
                 + " for different content; each new reservation needs a new id."
             )
         views.append(_reservation_view(stock_repo.to_domain_reservation(row), shop, order_ref, row["expires_at"]))
@@ -229,14 +278,25 @@ def _replayed_reservations(
 
 def _reservation_view(r: Reservation, shop: str | None, order_ref: str | None, expires_at) -> dict[str, Any]:
     return {
-        "id": r.id, "sku": r.sku, "warehouse": r.warehouse, "quantity": r.quantity, "from_quota": r.from_quota,
-        "stage": r.stage.value, "status": r.status.value, "shop": shop, "order_ref": order_ref,
+        "id": r.id,
+        "sku": r.sku,
+        "warehouse": r.warehouse,
+        "quantity": r.quantity,
+        "from_quota": r.from_quota,
+        "stage": r.stage.value,
+        "status": r.status.value,
+        "shop": shop,
+        "order_ref": order_ref,
         "expires_at": expires_at,
     }
 
 
 def release(
-    db: Database, actor: Actor, ids: list[str], *, now: datetime,
+    db: Database,
+    actor: Actor,
+    ids: list[str],
+    *,
+    now: datetime,
     status: ReservationStatus = ReservationStatus.VOIDED,
 ) -> list[dict[str, Any]]:
     """Unlock reservations that will not ship (cancel, refund, re-allocation). Already-ended ones are refused."""
@@ -262,8 +322,12 @@ def _change_reservations(db: Database, actor: Actor, ids: list[str], now: dateti
         sku_ids = lookups.sku_ids(conn, [r["sku"] for r in rows.values()])
         warehouse_ids = lookups.warehouse_ids(conn, [r["warehouse"] for r in rows.values()])
         locked = stock_repo.lock_positions(
-            conn, [(r["sku"], r["warehouse"]) for r in rows.values()], sku_ids, warehouse_ids,
-            create_missing=False, now=now,
+            conn,
+            [(r["sku"], r["warehouse"]) for r in rows.values()],
+            sku_ids,
+            warehouse_ids,
+            create_missing=False,
+            now=now,
         )
         # Re-read under the lock: a concurrent release of the same reservation must not count twice.
         rows = stock_repo.find_reservations(conn, ids)
@@ -274,14 +338,20 @@ def _change_reservations(db: Database, actor: Actor, ids: list[str], now: dateti
         _end_reservations(conn, reservations, actor, now)
         audit_repo.record_many(
             conn,
-            [{"actor": actor.label, "action": f"reservation.{action}", "entity": "reservation",
-              "entity_id": r.id, "at": now, "details": {"status": r.status.value, "stage": r.stage.value}}
-             for r in reservations],
+            [
+                {
+                    "actor": actor.label,
+                    "action": f"reservation.{action}",
+                    "entity": "reservation",
+                    "entity_id": r.id,
+                    "at": now,
+                    "details": {"status": r.status.value, "stage": r.stage.value},
+                }
+                for r in reservations
+            ],
         )
         uow.commit()
-        return [
-            _reservation_view(r, None, rows[r.id]["order_ref"], rows[r.id]["expires_at"]) for r in reservations
-        ]
+        return [_reservation_view(r, None, rows[r.id]["order_ref"], rows[r.id]["expires_at"]) for r in reservations]
 
 
 def _end_reservations(conn, reservations: list[Reservation], actor: Actor, now: datetime) -> None:
@@ -289,7 +359,9 @@ def _end_reservations(conn, reservations: list[Reservation], actor: Actor, now: 
         conn,
         [
             {
-                "id": r.id, "status": r.status.value, "stage": r.stage.value,
+                "id": r.id,
+                "status": r.status.value,
+                "stage": r.stage.value,
                 "ended_at": None if r.status is ReservationStatus.PENDING else now,
                 "ended_by": None if r.status is ReservationStatus.PENDING else actor.label,
             }

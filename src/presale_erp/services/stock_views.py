@@ -35,8 +35,9 @@ def list_positions(
     db: Database, *, sku: str | None, warehouse: str | None, low_stock: bool, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     with db.uow(write=False) as uow:
-        rows, total = stock_queries.positions(uow.conn, sku=sku, warehouse=warehouse, low_stock=low_stock,
-                                              limit=limit, offset=offset)
+        rows, total = stock_queries.positions(
+            uow.conn, sku=sku, warehouse=warehouse, low_stock=low_stock, limit=limit, offset=offset
+        )
     return [position_view(r) for r in rows], total
 
 
@@ -44,8 +45,7 @@ def position_detail(db: Database, *, sku: str, warehouse: str) -> dict[str, Any]
     with db.uow(write=False) as uow:
         lookups.sku_ids(uow.conn, [sku])
         lookups.warehouse_ids(uow.conn, [warehouse])
-        rows, _ = stock_queries.positions(uow.conn, sku=sku, warehouse=warehouse, low_stock=False, limit=1,
-                                          offset=0)
+        rows, _ = stock_queries.positions(uow.conn, sku=sku, warehouse=warehouse, low_stock=False, limit=1, offset=0)
         bins = stock_queries.bin_balances(uow.conn, sku=sku, warehouse=warehouse)
     if rows:
         view = position_view(rows[0])
@@ -64,12 +64,20 @@ def set_low_stock_threshold(
         conn = uow.conn
         sku_ids = lookups.sku_ids(conn, [sku])
         warehouse_ids = lookups.warehouse_ids(conn, [warehouse])
-        locked = stock_repo.lock_positions(conn, [(sku, warehouse)], sku_ids, warehouse_ids, create_missing=True,
-                                           now=now)
+        locked = stock_repo.lock_positions(
+            conn, [(sku, warehouse)], sku_ids, warehouse_ids, create_missing=True, now=now
+        )
         locked.book.position(sku, warehouse).low_stock_threshold = threshold
         stock_repo.save(conn, locked, {}, now)
-        audit_repo.record(conn, actor=actor.label, action="position.threshold", entity="position",
-                          entity_id=f"{sku}@{warehouse}", at=now, details={"threshold": threshold})
+        audit_repo.record(
+            conn,
+            actor=actor.label,
+            action="position.threshold",
+            entity="position",
+            entity_id=f"{sku}@{warehouse}",
+            at=now,
+            details={"threshold": threshold},
+        )
         uow.commit()
     return position_detail(db, sku=sku, warehouse=warehouse)
 

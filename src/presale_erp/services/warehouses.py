@@ -37,12 +37,27 @@ def create_warehouse(
         if repo.exists(uow.conn, warehouses, code=code):
             raise Conflict(f"A warehouse with code {code} already exists.")
         row = {
-            "code": code, "name": name.strip(), "kind": kind.value, "provider": provider, "province": province,
-            "city": city, "address": address, "active": True, "created_at": now, "created_by": actor.label,
+            "code": code,
+            "name": name.strip(),
+            "kind": kind.value,
+            "provider": provider,
+            "province": province,
+            "city": city,
+            "address": address,
+            "active": True,
+            "created_at": now,
+            "created_by": actor.label,
         }
         row["id"] = repo.insert(uow.conn, warehouses, row)
-        audit_repo.record(uow.conn, actor=actor.label, action="warehouse.create", entity="warehouse",
-                          entity_id=code, at=now, details={"kind": kind.value})
+        audit_repo.record(
+            uow.conn,
+            actor=actor.label,
+            action="warehouse.create",
+            entity="warehouse",
+            entity_id=code,
+            at=now,
+            details={"kind": kind.value},
+        )
         uow.commit()
         return row
 
@@ -55,11 +70,23 @@ def create_zone(
         wh = _warehouse(uow.conn, warehouse)
         if repo.exists(uow.conn, zones, warehouse_id=wh["id"], code=code):
             raise Conflict(f"Warehouse {warehouse} already has a zone {code}.")
-        row = {"warehouse_id": wh["id"], "code": code, "name": name.strip() or code, "kind": kind.value,
-               "created_at": now, "created_by": actor.label}
+        row = {
+            "warehouse_id": wh["id"],
+            "code": code,
+            "name": name.strip() or code,
+            "kind": kind.value,
+            "created_at": now,
+            "created_by": actor.label,
+        }
         row["id"] = repo.insert(uow.conn, zones, row)
-        audit_repo.record(uow.conn, actor=actor.label, action="zone.create", entity="zone",
-                          entity_id=f"{warehouse}/{code}", at=now)
+        audit_repo.record(
+            uow.conn,
+            actor=actor.label,
+            action="zone.create",
+            entity="zone",
+            entity_id=f"{warehouse}/{code}",
+            at=now,
+        )
         uow.commit()
         return {**row, "warehouse": warehouse}
 
@@ -83,11 +110,26 @@ def create_bins(
         taken = repo.existing_bin_codes(conn, wh["id"], codes)
         if taken:
             raise Conflict(f"Warehouse {warehouse} already has bin(s) {', '.join(taken)}.")
-        rows = [{"warehouse_id": wh["id"], "zone_id": zone_row["id"], "code": code, "created_at": now,
-                 "created_by": actor.label} for code in codes]
+        rows = [
+            {
+                "warehouse_id": wh["id"],
+                "zone_id": zone_row["id"],
+                "code": code,
+                "created_at": now,
+                "created_by": actor.label,
+            }
+            for code in codes
+        ]
         repo.insert_many(conn, bins, rows)
-        audit_repo.record(conn, actor=actor.label, action="bin.create", entity="zone",
-                          entity_id=f"{warehouse}/{zone}", at=now, details={"bins": codes})
+        audit_repo.record(
+            conn,
+            actor=actor.label,
+            action="bin.create",
+            entity="zone",
+            entity_id=f"{warehouse}/{zone}",
+            at=now,
+            details={"bins": codes},
+        )
         uow.commit()
         return [{"code": code, "zone": zone, "warehouse": warehouse} for code in codes]
 

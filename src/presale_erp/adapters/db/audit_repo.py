@@ -23,8 +23,16 @@ def record(
 ) -> None:
     conn.execute(
         audit_log.insert(),
-        [{"actor": actor, "action": action, "entity": entity, "entity_id": entity_id, "at": at,
-          "details": details}],
+        [
+            {
+                "actor": actor,
+                "action": action,
+                "entity": entity,
+                "entity_id": entity_id,
+                "at": at,
+                "details": details,
+            }
+        ],
     )
 
 

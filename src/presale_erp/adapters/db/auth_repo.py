@@ -21,16 +21,20 @@ def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> Non
 
 
 def user_for_token(conn: Connection, token_hash: str, now: datetime) -> dict[str, Any] | None:
-    row = conn.execute(
-        select(users)
-        .join(access_tokens, access_tokens.c.user_id == users.c.id)
-        .where(
-            access_tokens.c.token_hash == token_hash,
-            access_tokens.c.revoked_at.is_(None),
-            access_tokens.c.expires_at > now,
-            users.c.active.is_(True),
+    row = (
+        conn.execute(
+            select(users)
+            .join(access_tokens, access_tokens.c.user_id == users.c.id)
+            .where(
+                access_tokens.c.token_hash == token_hash,
+                access_tokens.c.revoked_at.is_(None),
+                access_tokens.c.expires_at > now,
+                users.c.active.is_(True),
+            )
         )
-    ).mappings().first()
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 

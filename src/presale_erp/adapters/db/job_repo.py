@@ -18,5 +18,6 @@ def finished(conn: Connection, key: str) -> dict[str, Any] | None:
 
 
 def record(conn: Connection, *, key: str, name: str, at: datetime, result: dict[str, Any]) -> None:
-    insert_ignoring_existing(conn, job_runs, [{"key": key, "name": name, "finished_at": at, "result": result,
-                                               "attempts": 1}])
+    insert_ignoring_existing(
+        conn, job_runs, [{"key": key, "name": name, "finished_at": at, "result": result, "attempts": 1}]
+    )

@@ -53,11 +53,15 @@ def sku_page(conn: Connection, *, product: str | None, presale_capable: bool | N
 
 
 def sku_by_code(conn: Connection, code: str) -> dict[str, Any] | None:
-    row = conn.execute(
-        select(skus, products.c.code.label("product_code"))
-        .join(products, products.c.id == skus.c.product_id)
-        .where(skus.c.code == code)
-    ).mappings().first()
+    row = (
+        conn.execute(
+            select(skus, products.c.code.label("product_code"))
+            .join(products, products.c.id == skus.c.product_id)
+            .where(skus.c.code == code)
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 

@@ -11,11 +11,15 @@ from presale_erp.adapters.db.tables import campaign_skus, presale_campaigns, sho
 
 
 def campaign_by_code(conn: Connection, code: str) -> dict[str, Any] | None:
-    row = conn.execute(
-        select(presale_campaigns, shops.c.code.label("shop"))
-        .outerjoin(shops, shops.c.id == presale_campaigns.c.shop_id)
-        .where(presale_campaigns.c.code == code)
-    ).mappings().first()
+    row = (
+        conn.execute(
+            select(presale_campaigns, shops.c.code.label("shop"))
+            .outerjoin(shops, shops.c.id == presale_campaigns.c.shop_id)
+            .where(presale_campaigns.c.code == code)
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
@@ -42,7 +46,8 @@ def campaign_page(conn: Connection, *, status: str | None, limit: int, offset: i
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(
         query.order_by(presale_campaigns.c.deposit_starts_at.desc(), presale_campaigns.c.code)
-        .limit(limit).offset(offset)
+        .limit(limit)
+        .offset(offset)
     ).mappings()
     return [dict(r) for r in rows], total
 

@@ -37,8 +37,12 @@ def positions(
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
     query = (
-        select(stock_positions, skus.c.code.label("sku"), skus.c.name.label("sku_name"),
-               warehouses.c.code.label("warehouse"))
+        select(
+            stock_positions,
+            skus.c.code.label("sku"),
+            skus.c.name.label("sku_name"),
+            warehouses.c.code.label("warehouse"),
+        )
         .join(skus, skus.c.id == p.sku_id)
         .join(warehouses, warehouses.c.id == p.warehouse_id)
     )
@@ -47,7 +51,7 @@ def positions(
     if warehouse:
         query = query.where(warehouses.c.code == warehouse)
     if low_stock:
-        query = query.where(AVAILABLE_TO_SELL <= p.low_stock_threshold)
+        query = query.where(p.low_stock_threshold >= AVAILABLE_TO_SELL)
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.order_by(skus.c.code, warehouses.c.code).limit(limit).offset(offset)).mappings()
     return [dict(row) for row in rows], total
@@ -82,9 +86,20 @@ def movement_lines(
     m = movements.c
     query = (
         select(
-            m.id, m.request_id, m.seq, m.kind, m.bucket, m.quantity, m.reservation_id, m.at, m.actor,
-            skus.c.code.label("sku"), warehouses.c.code.label("warehouse"), bins.c.code.label("bin"),
-            movement_requests.c.reference, movement_requests.c.reason,
+            m.id,
+            m.request_id,
+            m.seq,
+            m.kind,
+            m.bucket,
+            m.quantity,
+            m.reservation_id,
+            m.at,
+            m.actor,
+            skus.c.code.label("sku"),
+            warehouses.c.code.label("warehouse"),
+            bins.c.code.label("bin"),
+            movement_requests.c.reference,
+            movement_requests.c.reason,
         )
         .join(skus, skus.c.id == m.sku_id)
         .join(warehouses, warehouses.c.id == m.warehouse_id)
@@ -122,8 +137,19 @@ def reservation_page(
     r = reservations.c
     query = (
         select(
-            r.id, r.quantity, r.from_quota, r.stage, r.status, r.order_ref, r.expires_at, r.created_at,
-            r.created_by, r.ended_at, r.ended_by, skus.c.code.label("sku"), warehouses.c.code.label("warehouse"),
+            r.id,
+            r.quantity,
+            r.from_quota,
+            r.stage,
+            r.status,
+            r.order_ref,
+            r.expires_at,
+            r.created_at,
+            r.created_by,
+            r.ended_at,
+            r.ended_by,
+            skus.c.code.label("sku"),
+            warehouses.c.code.label("warehouse"),
             shops.c.code.label("shop"),
         )
         .join(skus, skus.c.id == r.sku_id)

@@ -110,9 +110,7 @@ def load_bins(conn: Connection, locked: LockedStock, bin_keys: Iterable[tuple[st
 
 def save(conn: Connection, locked: LockedStock, bin_ids: dict[tuple[str, str], int], now: datetime) -> None:
     """Write back every position and bin balance the book changed, in one statement each."""
-    changed = [
-        p for k, p in locked.book.positions.items() if locked.before.get(k) != _counters(p)
-    ]
+    changed = [p for k, p in locked.book.positions.items() if locked.before.get(k) != _counters(p)]
     new_rows = [p for p in changed if p.key not in locked.before]
     existing = [p for p in changed if p.key in locked.before]
     if new_rows:
@@ -327,8 +325,13 @@ def ledger_discrepancies(conn: Connection) -> list[dict[str, Any]]:
         for counter, (kept, derived) in checks.items():
             if kept != derived:
                 problems.append(
-                    {"sku": row["sku"], "warehouse": row["warehouse"], "counter": counter,
-                     "kept": int(kept), "derived": int(derived)}
+                    {
+                        "sku": row["sku"],
+                        "warehouse": row["warehouse"],
+                        "counter": counter,
+                        "kept": int(kept),
+                        "derived": int(derived),
+                    }
                 )
     return problems
 

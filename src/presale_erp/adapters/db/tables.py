@@ -294,4 +294,3 @@ job_runs = Table(
     Column("result", JSON),
     Column("attempts", Integer, nullable=False, default=1),
 )
-

@@ -19,9 +19,7 @@ def insert_ignoring_existing(conn: Connection, table: Table, rows: Sequence[dict
         conn.execute(_insert_for(conn, table).on_conflict_do_nothing(), list(rows))
 
 
-def upsert(
-    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], key: list[str], update: list[str]
-) -> None:
+def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], key: list[str], update: list[str]) -> None:
     if not rows:
         return
     statement = _insert_for(conn, table)

@@ -36,6 +36,5 @@ def audit_log(
     cursor: Annotated[str | None, Query(pattern=r"^\d+$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict:
-    rows = stock_views.audit_trail(db, entity=entity, actor=by, before_id=int(cursor) if cursor else None,
-                                   limit=limit)
+    rows = stock_views.audit_trail(db, entity=entity, actor=by, before_id=int(cursor) if cursor else None, limit=limit)
     return {"items": rows, "next_cursor": str(rows[-1]["id"]) if len(rows) == limit else None}

@@ -105,8 +105,15 @@ def list_users(actor: AdminDep, db: DbDep) -> list[dict]:
 
 @router.post("/users", response_model=UserOut, status_code=201, summary="Create a user")
 def create_user(body: UserIn, actor: AdminDep, db: DbDep, now: NowDep) -> dict:
-    return auth.create_user(db, actor, username=body.username, display_name=body.display_name,
-                            password=body.password, roles=body.roles, now=now)
+    return auth.create_user(
+        db,
+        actor,
+        username=body.username,
+        display_name=body.display_name,
+        password=body.password,
+        roles=body.roles,
+        now=now,
+    )
 
 
 @router.get("/api-keys", response_model=list[ApiKeyOut], summary="List API keys (never the secrets)")

@@ -98,10 +98,15 @@ def create_product(body: ProductIn, actor: CatalogWrite, db: DbDep, now: NowDep)
 
 @router.get("/skus", response_model=PageOut[SkuOut], summary="List SKUs")
 def list_skus(
-    actor: CatalogRead, db: DbDep, page: PageDep, product: str | None = None, presale_capable: bool | None = None
+    actor: CatalogRead,
+    db: DbDep,
+    page: PageDep,
+    product: str | None = None,
+    presale_capable: bool | None = None,
 ) -> dict:
-    rows, total = catalog.list_skus(db, product=product, presale_capable=presale_capable, limit=page.limit,
-                                    offset=page.offset)
+    rows, total = catalog.list_skus(
+        db, product=product, presale_capable=presale_capable, limit=page.limit, offset=page.offset
+    )
     return {"items": rows, "total": total, "limit": page.limit, "offset": page.offset}
 
 
@@ -130,6 +135,13 @@ def list_shops(
 
 @router.post("/shops", response_model=ShopOut, status_code=201, summary="Set up a shop on a platform")
 def create_shop(body: ShopIn, actor: ShopsWrite, db: DbDep, now: NowDep) -> dict:
-    return catalog.create_shop(db, actor, code=body.code, name=body.name, platform=body.platform,
-                               platform_shop_id=body.platform_shop_id, stock_lock_policy=body.stock_lock_policy,
-                               now=now)
+    return catalog.create_shop(
+        db,
+        actor,
+        code=body.code,
+        name=body.name,
+        platform=body.platform,
+        platform_shop_id=body.platform_shop_id,
+        stock_lock_policy=body.stock_lock_policy,
+        now=now,
+    )

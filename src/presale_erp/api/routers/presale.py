@@ -82,9 +82,15 @@ def get_campaign(code: str, actor: Read, db: DbDep) -> dict:
 @router.post("", response_model=CampaignOut, status_code=201, summary="Set up a presale campaign (draft)")
 def create_campaign(body: CampaignIn, actor: Write, db: DbDep, now: NowDep) -> dict:
     new = presale.NewCampaign(
-        code=body.code, name=body.name, mode=body.mode, shop=body.shop, deposit_starts_at=body.deposit_starts_at,
-        deposit_ends_at=body.deposit_ends_at, balance_starts_at=body.balance_starts_at,
-        balance_ends_at=body.balance_ends_at, ships_from=body.ships_from,
+        code=body.code,
+        name=body.name,
+        mode=body.mode,
+        shop=body.shop,
+        deposit_starts_at=body.deposit_starts_at,
+        deposit_ends_at=body.deposit_ends_at,
+        balance_starts_at=body.balance_starts_at,
+        balance_ends_at=body.balance_ends_at,
+        ships_from=body.ships_from,
         skus=[CampaignSku(s.sku, s.warehouse, s.presale_quota, s.price, s.deposit) for s in body.skus],
     )
     return presale.create_campaign(db, actor, new, now=now)

@@ -88,9 +88,13 @@ class ShipIn(BaseModel):
 def reserve(body: ReserveIn, actor: Reserve, db: DbDep, now: NowDep, response: Response) -> dict:
     expires_at = body.expires_at or (now + timedelta(minutes=body.lease_minutes) if body.lease_minutes else None)
     outcome = stock.reserve(
-        db, actor,
+        db,
+        actor,
         [stock.ReservationLine(line.id, line.sku, line.warehouse, line.quantity, line.stage) for line in body.lines],
-        shop=body.shop, order_ref=body.order_ref, expires_at=expires_at, now=now,
+        shop=body.shop,
+        order_ref=body.order_ref,
+        expires_at=expires_at,
+        now=now,
     )
     if outcome.replayed:
         response.status_code = 200
@@ -109,8 +113,13 @@ def list_reservations(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict:
     rows = stock_views.list_reservations(
-        db, sku=sku, warehouse=warehouse, status=status.value if status else None, order_ref=order_ref,
-        after_id=cursor, limit=limit,
+        db,
+        sku=sku,
+        warehouse=warehouse,
+        status=status.value if status else None,
+        order_ref=order_ref,
+        after_id=cursor,
+        limit=limit,
     )
     return {"items": rows, "next_cursor": rows[-1]["id"] if len(rows) == limit else None}
 
@@ -125,16 +134,34 @@ def restage(body: RestageIn, actor: Reserve, db: DbDep, now: NowDep) -> list[dic
     return stock.restage(db, actor, body.ids, body.stage, now=now)
 
 
-@router.post("/{reservation_id}/ship", response_model=PostedMovementOut, status_code=201,
-             summary="Ship a reservation: posts the shipment movement and ends the lock")
+@router.post(
+    "/{reservation_id}/ship",
+    response_model=PostedMovementOut,
+    status_code=201,
+    summary="Ship a reservation: posts the shipment movement and ends the lock",
+)
 def ship(reservation_id: str, body: ShipIn, actor: Move, db: DbDep, now: NowDep, response: Response) -> dict:
-    rows = stock_views.list_reservations(db, sku=None, warehouse=None, status=None, order_ref=None,
-                                         after_id=None, limit=1, only_id=reservation_id)
+    rows = stock_views.list_reservations(
+        db,
+        sku=None,
+        warehouse=None,
+        status=None,
+        order_ref=None,
+        after_id=None,
+        limit=1,
+        only_id=reservation_id,
+    )
     if not rows:
         raise NotFound(f"No reservation {reservation_id}.")
     row = rows[0]
-    request = MovementRequest(kind=MovementKind.SHIPMENT, sku=row["sku"], warehouse=row["warehouse"],
-                              quantity=row["quantity"], bin=body.bin, reservation_id=reservation_id)
+    request = MovementRequest(
+        kind=MovementKind.SHIPMENT,
+        sku=row["sku"],
+        warehouse=row["warehouse"],
+        quantity=row["quantity"],
+        bin=body.bin,
+        reservation_id=reservation_id,
+    )
     posted = stock.post_movement(db, actor, body.movement_id, request, reference=body.reference, now=now)
     if posted.replayed:
         response.status_code = 200

@@ -121,8 +121,9 @@ def list_stock(
     warehouse: str | None = None,
     low_stock: Annotated[bool, Query(description="Only positions at or below their threshold")] = False,
 ) -> dict:
-    rows, total = stock_views.list_positions(db, sku=sku, warehouse=warehouse, low_stock=low_stock,
-                                             limit=page.limit, offset=page.offset)
+    rows, total = stock_views.list_positions(
+        db, sku=sku, warehouse=warehouse, low_stock=low_stock, limit=page.limit, offset=page.offset
+    )
     return {"items": rows, "total": total, "limit": page.limit, "offset": page.offset}
 
 
@@ -131,19 +132,30 @@ def get_position(sku: str, warehouse: str, actor: Read, db: DbDep) -> dict:
     return stock_views.position_detail(db, sku=sku, warehouse=warehouse)
 
 
-@router.put("/stock/{sku}/{warehouse}/low-stock-threshold", response_model=PositionDetailOut,
-            summary="Set the low-stock threshold of a position")
+@router.put(
+    "/stock/{sku}/{warehouse}/low-stock-threshold",
+    response_model=PositionDetailOut,
+    summary="Set the low-stock threshold of a position",
+)
 def set_threshold(sku: str, warehouse: str, body: ThresholdIn, actor: Move, db: DbDep, now: NowDep) -> dict:
-    return stock_views.set_low_stock_threshold(db, actor, sku=sku, warehouse=warehouse, threshold=body.threshold,
-                                               now=now)
+    return stock_views.set_low_stock_threshold(
+        db, actor, sku=sku, warehouse=warehouse, threshold=body.threshold, now=now
+    )
 
 
 @router.post("/movements", response_model=PostedMovementOut, status_code=201, summary="Post a stock movement")
 def post_movement(body: MovementIn, actor: Move, db: DbDep, now: NowDep, response: Response) -> dict:
     request = MovementRequest(
-        kind=body.kind, sku=body.sku, warehouse=body.warehouse, quantity=body.quantity, bin=body.bin,
-        to_warehouse=body.to_warehouse, to_bin=body.to_bin, clears_in_transit=body.clears_in_transit,
-        reservation_id=body.reservation_id, reason=body.reason,
+        kind=body.kind,
+        sku=body.sku,
+        warehouse=body.warehouse,
+        quantity=body.quantity,
+        bin=body.bin,
+        to_warehouse=body.to_warehouse,
+        to_bin=body.to_bin,
+        clears_in_transit=body.clears_in_transit,
+        reservation_id=body.reservation_id,
+        reason=body.reason,
     )
     posted = stock.post_movement(db, actor, body.id, request, reference=body.reference, now=now)
     if posted.replayed:
@@ -164,14 +176,23 @@ def list_movements(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict:
     rows = stock_views.list_movements(
-        db, sku=sku, warehouse=warehouse, kind=kind.value if kind else None, since=since, until=until,
-        before_id=int(cursor) if cursor else None, limit=limit,
+        db,
+        sku=sku,
+        warehouse=warehouse,
+        kind=kind.value if kind else None,
+        since=since,
+        until=until,
+        before_id=int(cursor) if cursor else None,
+        limit=limit,
     )
     next_cursor = str(rows[-1]["id"]) if len(rows) == limit else None
     return {"items": rows, "next_cursor": next_cursor}
 
 
-@router.get("/ledger/check", response_model=list[DiscrepancyOut],
-            summary="Counters that disagree with the movements and reservations behind them (should be empty)")
+@router.get(
+    "/ledger/check",
+    response_model=list[DiscrepancyOut],
+    summary="Counters that disagree with the movements and reservations behind them (should be empty)",
+)
 def ledger_check(actor: Read, db: DbDep) -> list[dict]:
     return stock.ledger_discrepancies(db)

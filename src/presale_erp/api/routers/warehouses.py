@@ -85,8 +85,7 @@ def get_warehouse(code: str, actor: Read, db: DbDep) -> dict:
 
 @router.post("/{code}/zones", response_model=ZoneOut, status_code=201, summary="Add a zone")
 def create_zone(code: str, body: ZoneIn, actor: Write, db: DbDep, now: NowDep) -> dict:
-    return warehouses.create_zone(db, actor, warehouse=code, code=body.code, name=body.name, kind=body.kind,
-                                  now=now)
+    return warehouses.create_zone(db, actor, warehouse=code, code=body.code, name=body.name, kind=body.kind, now=now)
 
 
 @router.get("/{code}/bins", response_model=PageOut[BinOut], summary="List bins")
