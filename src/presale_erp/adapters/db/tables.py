@@ -13,13 +13,12 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    Numeric,
     String,
     Table,
     UniqueConstraint,
 )
 
-from presale_erp.adapters.db.types import UtcDateTime
+from presale_erp.adapters.db.types import MoneyFen, UtcDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -32,7 +31,7 @@ metadata = MetaData(naming_convention=NAMING)
 
 # BigInteger ids autoincrement on PostgreSQL; SQLite only autoincrements INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
-Money = Numeric(14, 2, asdecimal=True)
+Money = MoneyFen()
 
 
 def _audit_columns() -> list[Column]:

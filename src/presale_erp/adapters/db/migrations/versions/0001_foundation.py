@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 12:57:57.285707
+Create Date: 2026-11-25 13:18:53.176420
 """
 
 from __future__ import annotations
@@ -168,8 +168,8 @@ def upgrade() -> None:
         sa.Column("barcode", sa.String(length=32), nullable=True),
         sa.Column("weight_grams", sa.Integer(), nullable=False),
         sa.Column("presale_capable", sa.Boolean(), nullable=False),
-        sa.Column("unit_cost", sa.Numeric(precision=14, scale=2), nullable=True),
-        sa.Column("list_price", sa.Numeric(precision=14, scale=2), nullable=True),
+        sa.Column("unit_cost", presale_erp.adapters.db.types.MoneyFen(), nullable=True),
+        sa.Column("list_price", presale_erp.adapters.db.types.MoneyFen(), nullable=True),
         sa.Column("created_at", presale_erp.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=120), nullable=False),
         sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_skus_product_id_products")),
@@ -215,12 +215,10 @@ def upgrade() -> None:
         sa.Column("sku_id", sa.Integer(), nullable=False),
         sa.Column("warehouse_id", sa.Integer(), nullable=False),
         sa.Column("presale_quota", sa.Integer(), nullable=False),
-        sa.Column("price", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("deposit", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.Column("price", presale_erp.adapters.db.types.MoneyFen(), nullable=False),
+        sa.Column("deposit", presale_erp.adapters.db.types.MoneyFen(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["campaign_id"],
-            ["presale_campaigns.id"],
-            name=op.f("fk_campaign_skus_campaign_id_presale_campaigns"),
+            ["campaign_id"], ["presale_campaigns.id"], name=op.f("fk_campaign_skus_campaign_id_presale_campaigns")
         ),
         sa.ForeignKeyConstraint(["sku_id"], ["skus.id"], name=op.f("fk_campaign_skus_sku_id_skus")),
         sa.ForeignKeyConstraint(
