@@ -333,7 +333,48 @@ def ledger_discrepancies(conn: Connection) -> list[dict[str, Any]]:
                         "derived": int(derived),
                     }
                 )
-    return problems
+    return problems + _bin_discrepancies(conn)
+
+
+def _bin_discrepancies(conn: Connection) -> list[dict[str, Any]]:
+    """Bins whose balance disagrees with the on-hand movements posted to them."""
+    moved = (
+        select(
+            movements.c.sku_id,
+            movements.c.warehouse_id,
+            movements.c.bin_id,
+            func.sum(movements.c.quantity).label("moved"),
+        )
+        .where(movements.c.bucket == "on_hand")
+        .group_by(movements.c.sku_id, movements.c.warehouse_id, movements.c.bin_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(
+            skus.c.code,
+            warehouses.c.code,
+            bins.c.code,
+            func.coalesce(bin_stock.c.on_hand, 0),
+            func.coalesce(moved.c.moved, 0),
+        )
+        .select_from(moved)
+        .outerjoin(
+            bin_stock,
+            and_(
+                bin_stock.c.sku_id == moved.c.sku_id,
+                bin_stock.c.warehouse_id == moved.c.warehouse_id,
+                bin_stock.c.bin_id == moved.c.bin_id,
+            ),
+        )
+        .join(skus, skus.c.id == moved.c.sku_id)
+        .join(warehouses, warehouses.c.id == moved.c.warehouse_id)
+        .join(bins, bins.c.id == moved.c.bin_id)
+        .where(func.coalesce(bin_stock.c.on_hand, 0) != func.coalesce(moved.c.moved, 0))
+    ).all()
+    return [
+        {"sku": sku, "warehouse": wh, "counter": f"bin {bin_code}", "kept": int(kept), "derived": int(derived)}
+        for sku, wh, bin_code, kept, derived in rows
+    ]
 
 
 def _bucket_sum(bucket: str):
