@@ -72,6 +72,11 @@ class Page:
         self.offset = offset
 
 
+    def of(self, rows: list[dict], total: int) -> dict:
+        """The response body of an offset-paginated list."""
+        return {"items": rows, "total": total, "limit": self.limit, "offset": self.offset}
+
+
 PageDep = Annotated[Page, Depends(Page)]
 
 

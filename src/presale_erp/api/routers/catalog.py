@@ -88,7 +88,7 @@ class ShopOut(BaseModel):
 @router.get("/products", response_model=PageOut[ProductOut], summary="List products")
 def list_products(actor: CatalogRead, db: DbDep, page: PageDep) -> dict:
     rows, total = catalog.list_products(db, limit=page.limit, offset=page.offset)
-    return {"items": rows, "total": total, "limit": page.limit, "offset": page.offset}
+    return page.of(rows, total)
 
 
 @router.post("/products", response_model=ProductOut, status_code=201, summary="Create a product")
@@ -107,7 +107,7 @@ def list_skus(
     rows, total = catalog.list_skus(
         db, product=product, presale_capable=presale_capable, limit=page.limit, offset=page.offset
     )
-    return {"items": rows, "total": total, "limit": page.limit, "offset": page.offset}
+    return page.of(rows, total)
 
 
 @router.get("/skus/{code}", response_model=SkuOut, summary="One SKU")
@@ -130,7 +130,7 @@ def list_shops(
     actor: ShopsRead, db: DbDep, page: PageDep, platform: Annotated[Platform | None, Query()] = None
 ) -> dict:
     rows, total = catalog.list_shops(db, platform=platform, limit=page.limit, offset=page.offset)
-    return {"items": rows, "total": total, "limit": page.limit, "offset": page.offset}
+    return page.of(rows, total)
 
 
 @router.post("/shops", response_model=ShopOut, status_code=201, summary="Set up a shop on a platform")

@@ -71,7 +71,7 @@ def list_campaigns(
     actor: Read, db: DbDep, page: PageDep, status: Annotated[CampaignStatus | None, Query()] = None
 ) -> dict:
     rows, total = presale.list_campaigns(db, status=status, limit=page.limit, offset=page.offset)
-    return {"items": rows, "total": total, "limit": page.limit, "offset": page.offset}
+    return page.of(rows, total)
 
 
 @router.get("/{code}", response_model=CampaignOut, summary="One presale campaign")

@@ -124,7 +124,7 @@ def list_stock(
     rows, total = stock_views.list_positions(
         db, sku=sku, warehouse=warehouse, low_stock=low_stock, limit=page.limit, offset=page.offset
     )
-    return {"items": rows, "total": total, "limit": page.limit, "offset": page.offset}
+    return page.of(rows, total)
 
 
 @router.get("/stock/{sku}/{warehouse}", response_model=PositionDetailOut, summary="One position with bins")

@@ -70,7 +70,7 @@ class BinOut(BaseModel):
 @router.get("", response_model=PageOut[WarehouseOut], summary="List warehouses")
 def list_warehouses(actor: Read, db: DbDep, page: PageDep) -> dict:
     rows, total = warehouses.list_warehouses(db, limit=page.limit, offset=page.offset)
-    return {"items": rows, "total": total, "limit": page.limit, "offset": page.offset}
+    return page.of(rows, total)
 
 
 @router.post("", response_model=WarehouseOut, status_code=201, summary="Create a warehouse")
@@ -91,7 +91,7 @@ def create_zone(code: str, body: ZoneIn, actor: Write, db: DbDep, now: NowDep) -
 @router.get("/{code}/bins", response_model=PageOut[BinOut], summary="List bins")
 def list_bins(code: str, actor: Read, db: DbDep, page: PageDep, zone: str | None = None) -> dict:
     rows, total = warehouses.list_bins(db, warehouse=code, zone=zone, limit=page.limit, offset=page.offset)
-    return {"items": rows, "total": total, "limit": page.limit, "offset": page.offset}
+    return page.of(rows, total)
 
 
 @router.post("/{code}/bins", response_model=list[BinOut], status_code=201, summary="Add bins to a zone")
