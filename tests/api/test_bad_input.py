@@ -170,6 +170,28 @@ CASES = [
         422,
         "since",
     ),
+    ("a cursor too big for any id", "GET", "/api/v1/movements?cursor=" + "9" * 30, None, 422, "cursor"),
+    (
+        "a time beyond the calendar's end",
+        "GET",
+        "/api/v1/movements?until=9999-12-31T23:00:00-05:00",
+        None,
+        422,
+        "until",
+    ),
+    (
+        "a lease ending in the year 1",
+        "POST",
+        "/api/v1/reservations",
+        {
+            "lines": [{"id": "r1", "sku": "TEA-250G", "warehouse": "HZ", "quantity": 1}],
+            "expires_at": "0001-01-01T00:00:00+05:00",
+        },
+        422,
+        "expires_at",
+    ),
+    ("a NUL character in the path", "GET", "/api/v1/skus/%00", None, 422, "NUL"),
+    ("a NUL character in a filter", "GET", "/api/v1/stock?sku=a%00b", None, 422, "NUL"),
     ("a page far too large", "GET", "/api/v1/stock?limit=100000", None, 422, "limit"),
     ("a path that does not exist", "GET", "/api/v1/nothing-here", None, 404, "nothing at"),
     ("a method the path does not have", "DELETE", "/api/v1/stock", None, 405, ""),
@@ -205,3 +227,51 @@ def test_bad_input_is_a_clear_4xx_and_writes_nothing(
     assert problem["status"] == status and problem["title"] and problem["detail"]
     assert mentions.lower() in response.text.lower()
     assert _count(db) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/api/v1/movements",
+            {
+                "id": "m1",
+                "kind": "adjustment",
+                "sku": "TEA-250G",
+                "warehouse": "HZ",
+                "quantity": 1,
+                "bin": "A-01",
+                "reason": "bad\u0000reason",
+            },
+        ),
+        ("/api/v1/products", {"code": "P2", "name": "tea\u0000"}),
+    ],
+)
+def test_a_nul_character_in_a_body_is_refused_or_stored_never_a_500(client: TestClient, as_role, db, path, body):
+    """PostgreSQL cannot store NUL in text (422); SQLite can (201). Either way the caller gets an answer."""
+    builders.stocked(db, 10)
+
+    response = client.post(path, json=body, headers=as_role(Role.ADMIN))
+
+    assert response.status_code in (201, 422), response.text
+
+
+def test_an_api_key_for_user_admin_cannot_mint_a_full_admin(client: TestClient, as_role):
+    key = client.post(
+        "/api/v1/api-keys", json={"name": "hr-sync", "scopes": ["users:admin"]}, headers=as_role(Role.ADMIN)
+    ).json()["key"]
+
+    response = client.post(
+        "/api/v1/users",
+        json={"username": "mallory", "password": "long-enough-pw", "roles": ["admin"]},
+        headers={"X-API-Key": key},
+    )
+    allowed = client.post(
+        "/api/v1/users",
+        json={"username": "viewer2", "password": "long-enough-pw", "roles": ["viewer"]},
+        headers={"X-API-Key": key},
+    )
+
+    assert response.status_code == 422
+    assert "permissions you do not have" in response.json()["detail"]
+    assert allowed.status_code == 422  # viewer holds read permissions the key lacks

@@ -6,12 +6,13 @@ from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
 from presale_erp.domain.access import SYSTEM
-from presale_erp.domain.errors import InsufficientStock
+from presale_erp.domain.errors import Conflict, IllegalTransition, InsufficientStock
 from presale_erp.domain.ledger import MovementKind
 from presale_erp.domain.movements import MovementRequest
-from presale_erp.services import stock, stock_views
+from presale_erp.services import presale, stock, stock_views
 from tests import builders
 from tests.conftest import NOW
+from tests.integration.test_presale_campaigns import new_campaign
 
 CLIENTS = 50
 UNITS = 20
@@ -116,3 +117,52 @@ def test_concurrent_shipments_and_reservations_keep_the_ledger_balanced(db):
     assert outcomes.count("reserved") == shipped + view["reserved"] == UNITS  # every unit went exactly once
     assert view["on_hand"] == view["reserved"]  # what is left on the shelf is all promised, none twice
     assert stock.ledger_discrepancies(db) == []
+
+
+def test_the_same_new_id_posted_by_many_at_once_is_taken_by_exactly_one(db):
+    """Ten clients race to use one movement id for ten different SKUs: one wins, nine hear 'conflict'."""
+    builders.stocked(db, 0)
+    for n in range(10):
+        builders.sku(db, f"S{n}")
+    barrier = Barrier(10)
+
+    def post(n: int) -> str:
+        barrier.wait()
+        try:
+            stock.post_movement(
+                db,
+                SYSTEM,
+                "same-id",
+                MovementRequest(MovementKind.RECEIPT, f"S{n}", "HZ", 1, bin="A-01"),
+                reference=None,
+                now=NOW,
+            )
+            return "posted"
+        except Conflict:
+            return "conflict"
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        outcomes = list(pool.map(post, range(10)))
+
+    assert sorted(outcomes) == ["conflict"] * 9 + ["posted"]
+    assert stock.ledger_discrepancies(db) == []
+
+
+def test_opening_a_campaign_twice_at_once_applies_its_quota_once(db):
+    builders.stocked(db, 0)
+    presale.create_campaign(db, SYSTEM, new_campaign(40), now=NOW)
+    barrier = Barrier(2)
+
+    def open_it(_: int) -> str:
+        barrier.wait()
+        try:
+            presale.open_campaign(db, SYSTEM, "D11", now=NOW)
+            return "opened"
+        except IllegalTransition:
+            return "already open"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(open_it, range(2)))
+
+    assert outcomes == ["already open", "opened"]
+    assert stock_views.position_detail(db, sku="TEA-250G", warehouse="HZ")["presale_quota"] == 40

@@ -281,3 +281,24 @@ def test_every_write_records_who_did_it(db):
         movement_actors = set(uow.conn.execute(select(movements.c.actor)).scalars())
 
     assert actors == {"system:jobs"} and movement_actors == {"system:jobs"}
+
+
+def test_a_retried_reservation_answers_with_what_is_stored(db):
+    builders.stocked(db, 5)
+    builders.shop(db, "TM-1")
+    stock.reserve(db, SYSTEM, [line("T1:1", 2)], shop="TM-1", order_ref="T1", expires_at=None, now=NOW)
+    stock.restage(db, SYSTEM, ["T1:1"], ReservationStage.AWAITING_SHIPMENT, now=NOW)
+
+    again = stock.reserve(db, SYSTEM, [line("T1:1", 2)], shop="TM-1", order_ref="T1", expires_at=None, now=NOW)
+
+    assert again.replayed
+    assert (again.reservations[0]["shop"], again.reservations[0]["stage"]) == ("TM-1", "awaiting_shipment")
+    with pytest.raises(Conflict):
+        stock.reserve(db, SYSTEM, [line("T1:1", 2)], shop=None, order_ref="T1", expires_at=None, now=NOW)
+
+
+def test_a_lease_that_has_already_ended_is_refused(db):
+    builders.stocked(db, 5)
+
+    with pytest.raises(InvalidRequest, match="already past"):
+        reserve(db, line("T1:1", 1), expires_at=NOW - timedelta(seconds=1))

@@ -6,8 +6,6 @@ reservations, and available to sell never goes below zero."""
 
 from __future__ import annotations
 
-import contextlib
-
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -36,6 +34,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.posted: list[int] = []
         self.reservations: list[Reservation] = []
         self.next_id = 0
+        self.shortage_before = 0
+        self.opened: list[int] = []
+        self.loss_recorded = False
 
     @property
     def position(self):
@@ -55,10 +56,12 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(change=st.integers(-30, 30).filter(bool), bin=st.sampled_from(BINS))
     def adjust(self, change: int, bin: str) -> None:
+        self.loss_recorded = change < 0
         self._post(MovementRequest(MovementKind.ADJUSTMENT, SKU, WH, change, bin=bin, reason="property"))
 
     @rule(counted=st.integers(0, 60), bin=st.sampled_from(BINS))
     def count(self, counted: int, bin: str) -> None:
+        self.loss_recorded = True
         self._post(MovementRequest(MovementKind.COUNT_CORRECTION, SKU, WH, counted, bin=bin))
 
     @rule(quantity=st.integers(1, 20), bin=st.sampled_from(BINS))
@@ -68,10 +71,14 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(quantity=st.integers(1, 20), stage=stages)
     def reserve(self, quantity: int, stage: ReservationStage) -> None:
         self.next_id += 1
+        could = self.position.available_for(stage)
         try:
             made = self.book.reserve_all([ReservationRequest(f"R{self.next_id}", SKU, WH, quantity, stage)])
         except DomainError:
+            assert quantity > could
             return
+        assert quantity <= could
+        assert made[0].from_quota == 0 or stage is ReservationStage.PRESALE_BOOKED
         self.reservations.extend(made)
 
     def _pending(self) -> list[Reservation]:
@@ -107,10 +114,15 @@ class LedgerMachine(RuleBasedStateMachine):
         pending = self._pending()
         self.book.restage(pending[pick % len(pending)], stage)
 
-    @rule(quota=st.integers(0, 80))
-    def set_quota(self, quota: int) -> None:
-        with contextlib.suppress(DomainError):
-            self.position.set_presale_quota(quota)
+    @rule(quota=st.integers(0, 40))
+    def open_campaign(self, quota: int) -> None:
+        self.position.open_presale(quota)
+        self.opened.append(quota)
+
+    @precondition(lambda self: self.opened)
+    @rule(pick=st.integers(0, 1000))
+    def close_campaign(self, pick: int) -> None:
+        self.position.close_presale(self.opened.pop(pick % len(self.opened)))
 
     @invariant()
     def on_hand_is_the_sum_of_movements(self) -> None:
@@ -124,9 +136,22 @@ class LedgerMachine(RuleBasedStateMachine):
         assert p.reserved == sum(r.quantity for r in pending)
         assert p.reserved == p.presale_booked + p.awaiting_review + p.awaiting_shipment
         assert p.presale_quota_used == sum(r.from_quota for r in pending) + self._quota_kept_by_shipped()
+        assert p.presale_campaigns_open == len(self.opened)
 
     def _quota_kept_by_shipped(self) -> int:
         return sum(r.from_quota for r in self.reservations if r.status is ReservationStatus.POSTED)
+
+    @invariant()
+    def only_a_recorded_loss_can_leave_promises_uncovered(self) -> None:
+        if not self.loss_recorded:
+            assert self.position.shortage <= self.shortage_before
+        self.shortage_before = self.position.shortage
+        self.loss_recorded = False
+
+    @invariant()
+    def no_quota_is_left_to_sell_once_every_campaign_closed(self) -> None:
+        if not self.opened:
+            assert self.position.presale_quota_left == 0
 
     @invariant()
     def nothing_goes_negative_and_quota_bounds_overselling(self) -> None:

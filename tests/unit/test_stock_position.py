@@ -13,24 +13,32 @@ BOOKED = ReservationStage.PRESALE_BOOKED
 def test_presale_quota_lets_a_sku_sell_ahead_of_stock_up_to_the_quota():
     position = StockPosition(sku="TEA-500G", warehouse="HZ", on_hand=10, presale_quota=40)
 
-    position.reserve(45)
+    position.reserve(45, BOOKED)
 
     assert position.available_to_sell == 5
     with pytest.raises(InsufficientStock):
-        position.reserve(6)
+        position.reserve(6, BOOKED)
+
+
+@pytest.mark.parametrize("stage", [ReservationStage.AWAITING_REVIEW, ReservationStage.AWAITING_SHIPMENT])
+def test_only_presale_bookings_may_be_sold_ahead_of_stock(stage: ReservationStage):
+    position = StockPosition(sku="TEA", warehouse="HZ", on_hand=2, presale_quota=40)
+
+    with pytest.raises(InsufficientStock, match="only 2 available"):
+        position.reserve(3, stage)
 
 
 def test_reservations_take_free_stock_before_the_quota():
     position = StockPosition(sku="TEA", warehouse="HZ", on_hand=10, presale_quota=40)
 
-    assert position.reserve(8) == 0
-    assert position.reserve(5) == 3
+    assert position.reserve(8, BOOKED) == 0
+    assert position.reserve(5, BOOKED) == 3
     assert (position.presale_quota_used, position.presale_quota_left) == (3, 37)
 
 
 def test_stock_arriving_later_does_not_give_back_quota_already_sold():
     position = StockPosition(sku="TEA", warehouse="HZ", on_hand=10, presale_quota=40)
-    position.reserve(45)
+    position.reserve(45, BOOKED)
 
     position.on_hand += 35  # the purchase the quota was sold against arrives
 
@@ -38,8 +46,9 @@ def test_stock_arriving_later_does_not_give_back_quota_already_sold():
     assert position.shortage == 0
 
 
-def test_releasing_a_presale_booking_returns_its_units_to_the_quota():
-    position = StockPosition(sku="TEA", warehouse="HZ", on_hand=0, presale_quota=10)
+def test_releasing_a_presale_booking_returns_its_units_to_the_quota_while_the_campaign_is_open():
+    position = StockPosition(sku="TEA", warehouse="HZ")
+    position.open_presale(10)
     from_quota = position.reserve(4, BOOKED)
 
     position.release(4, from_quota, BOOKED)
@@ -99,9 +108,31 @@ def test_each_stage_is_counted_and_restaging_moves_the_count():
     assert (position.awaiting_review, position.awaiting_shipment, position.reserved) == (0, 3, 3)
 
 
+def test_a_booking_released_after_the_campaign_closed_does_not_reopen_selling_ahead():
+    position = StockPosition(sku="TEA", warehouse="HZ")
+    position.open_presale(10)
+    from_quota = position.reserve(4, BOOKED)
+    position.close_presale(10)
+
+    position.release(4, from_quota, BOOKED)
+
+    assert (position.presale_quota, position.presale_quota_used, position.available_to_sell) == (0, 0, 0)
+
+
+def test_closing_one_of_two_campaigns_keeps_the_other_selling_ahead():
+    position = StockPosition(sku="TEA", warehouse="HZ")
+    position.open_presale(10)
+    position.open_presale(5)
+    position.reserve(3, BOOKED)
+
+    position.close_presale(10)
+
+    assert (position.presale_quota, position.presale_quota_left, position.presale_campaigns_open) == (5, 2, 1)
+
+
 def test_the_quota_cannot_be_cut_below_what_was_already_sold_ahead():
     position = StockPosition(sku="S", warehouse="W", presale_quota=10)
-    position.reserve(6)
+    position.reserve(6, BOOKED)
 
     with pytest.raises(InvalidRequest, match="already sold 6 ahead"):
         position.set_presale_quota(5)

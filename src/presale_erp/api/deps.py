@@ -71,7 +71,6 @@ class Page:
         self.limit = limit
         self.offset = offset
 
-
     def of(self, rows: list[dict], total: int) -> dict:
         """The response body of an offset-paginated list."""
         return {"items": rows, "total": total, "limit": self.limit, "offset": self.offset}

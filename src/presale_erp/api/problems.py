@@ -63,6 +63,17 @@ def _field_message(error: dict[str, Any]) -> dict[str, Any]:
 
 
 def install(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def _refuse_nul(request: Request, call_next):
+        # A NUL character is never part of a code or a name, and PostgreSQL cannot store one.
+        if (
+            "\x00" in request.url.path
+            or "%00" in request.url.query
+            or "%00" in request.scope.get("raw_path", b"").decode("latin-1")
+        ):
+            return problem(422, "Invalid request", "The address contains a NUL character (%00).", request)
+        return await call_next(request)
+
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return problem(_status_for(exc), exc.title, exc.detail, request, **exc.facts())

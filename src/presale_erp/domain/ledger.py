@@ -6,8 +6,11 @@ reservation that changes them, and the invariants below are checked by tests aft
 - on_hand equals the sum of on-hand movements; each in-transit counter equals the sum of its movements;
 - reserved equals the sum of pending reservations, and also the sum of the three stage counters;
 - available_to_sell never goes below zero. Reservations may exceed on_hand only by what the presale quota
-  allows (预售额度): selling ahead of stock during a campaign draws down the quota like stock, and the quota
-  so used stays used when the stock later arrives, so a quota can never be sold twice.
+  allows (预售额度), and only presale bookings (预订单) may draw on it: selling ahead of stock during a
+  campaign draws down the quota like stock, and the quota so used stays used when the stock later arrives,
+  so a quota can never be sold twice. A booking released while a campaign is open gives its units back to
+  the quota; once no campaign is open they are gone with it.
+- no reservation or shipment ever creates a shortage; only a recorded loss (adjustment, count) can.
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ class StockPosition:
     in_transit_purchase: int = 0
     in_transit_transfer: int = 0
     low_stock_threshold: int = 0
+    presale_campaigns_open: int = 0
 
     @property
     def key(self) -> PositionKey:
@@ -98,8 +102,13 @@ class StockPosition:
 
     @property
     def available_to_sell(self) -> int:
-        """可用库存: what may still be promised to buyers, free stock plus what is left of the presale quota."""
+        """可用库存: what may still be promised to buyers, free stock plus what is left of the presale quota
+        (the quota part only to presale bookings)."""
         return self.free_on_hand + self.presale_quota_left
+
+    def available_for(self, stage: ReservationStage) -> int:
+        """Only a presale booking may be sold ahead of stock; any other order needs stock on the shelf."""
+        return self.available_to_sell if stage is ReservationStage.PRESALE_BOOKED else self.free_on_hand
 
     @property
     def available_to_ship(self) -> int:
@@ -125,8 +134,9 @@ class StockPosition:
         """Lock `quantity`, taking free stock first, then the presale quota. Returns the units from the quota."""
         if quantity <= 0:
             raise InvalidRequest(f"A reservation of {self.sku} must be for at least 1 unit, not {quantity}.")
-        if quantity > self.available_to_sell:
-            raise InsufficientStock([Shortfall(self.sku, self.warehouse, quantity, self.available_to_sell)])
+        available = self.available_for(stage)
+        if quantity > available:
+            raise InsufficientStock([Shortfall(self.sku, self.warehouse, quantity, available)])
         from_quota = max(quantity - self.free_on_hand, 0)
         self.reserved += quantity
         self.presale_quota_used += from_quota
@@ -134,9 +144,12 @@ class StockPosition:
         return from_quota
 
     def release(self, quantity: int, from_quota: int, stage: ReservationStage) -> None:
-        """Unlock a reservation that will not ship; units it took from the quota can be sold again."""
+        """Unlock a reservation that will not ship. Units it took from the quota can be sold ahead again while
+        a campaign is open; after the last campaign closed, they leave the quota with it."""
         self.reserved -= quantity
         self.presale_quota_used -= from_quota
+        if self.presale_campaigns_open == 0:
+            self.presale_quota -= from_quota
         self._add_to_stage(stage, -quantity)
 
     def consume(self, quantity: int, stage: ReservationStage) -> None:
@@ -147,6 +160,18 @@ class StockPosition:
     def restage(self, quantity: int, from_stage: ReservationStage, to_stage: ReservationStage) -> None:
         self._add_to_stage(from_stage, -quantity)
         self._add_to_stage(to_stage, quantity)
+
+    def open_presale(self, quota: int) -> None:
+        """A campaign opens on this position: its quota may now be sold ahead of stock."""
+        self.set_presale_quota(self.presale_quota + quota)
+        self.presale_campaigns_open += 1
+
+    def close_presale(self, quota: int) -> None:
+        """A campaign closes: no more selling ahead, but units already sold ahead stay covered by the quota."""
+        if self.presale_campaigns_open <= 0:
+            raise InvalidRequest(f"No presale campaign is open on {self.sku} in {self.warehouse}.")
+        self.presale_campaigns_open -= 1
+        self.set_presale_quota(max(self.presale_quota - quota, self.presale_quota_used))
 
     def set_presale_quota(self, quota: int) -> None:
         if quota < 0:

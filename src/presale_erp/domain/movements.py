@@ -84,6 +84,11 @@ def _transfer(request: MovementRequest, book: StockBook) -> list[MovementLine]:
         if request.to_bin == request.bin:
             raise InvalidRequest(f"Transfer of {request.sku}: source and destination bin are the same.")
         return [_on_hand(request, -request.quantity), _on_hand(request, request.quantity, bin=request.to_bin)]
+    if request.to_bin:
+        raise InvalidRequest(
+            "Between warehouses the goods go into transit first: leave out to_bin and name the bin in the "
+            "transfer_receipt at the destination."
+        )
     _need_free_stock(request, book)
     # Between warehouses the goods travel first: they count as transfer in-transit at the destination
     # (调拨在途) until a transfer_receipt puts them into a bin there.

@@ -21,6 +21,7 @@ from presale_erp.domain.errors import Conflict, InvalidRequest, NotFound, Unauth
 
 _hasher = PasswordHasher()
 API_KEY_PREFIX = "pk_"
+API_KEY_SHAPE = re.compile(r"pk_[0-9a-f]{12}_[A-Za-z0-9_\-]{20,}")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._\-]{1,63}$")
 MIN_PASSWORD_LENGTH = 8
 # Hashed once so a login for an unknown user costs as much as a wrong password (no user enumeration by timing).
@@ -49,6 +50,9 @@ def create_user(
         raise InvalidRequest(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
     if not roles:
         raise InvalidRequest("A user needs at least one role.")
+    beyond = sorted(p.value for p in permissions_of(roles) - actor.permissions)
+    if beyond:
+        raise InvalidRequest(f"You cannot give a user permissions you do not have yourself: {', '.join(beyond)}.")
     with db.uow() as uow:
         if repo.exists(uow.conn, users, username=username):
             raise Conflict(f"User {username} already exists.")
@@ -130,7 +134,7 @@ def logout(db: Database, token: str, *, now: datetime) -> None:
 
 def authenticate(db: Database, credential: str, *, now: datetime) -> Actor:
     """Turn a bearer token or an API key into the actor making the request."""
-    if credential.startswith(API_KEY_PREFIX):
+    if API_KEY_SHAPE.fullmatch(credential):
         return _authenticate_api_key(db, credential, now)
     with db.uow(write=False) as uow:
         user = auth_repo.user_for_token(uow.conn, _sha256(credential), now)

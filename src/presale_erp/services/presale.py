@@ -113,12 +113,7 @@ def get_campaign(db: Database, code: str) -> dict[str, Any]:
 def open_campaign(db: Database, actor: Actor, code: str, *, now: datetime) -> dict[str, Any]:
     """Quotas go live: each listed SKU may now be sold that many units ahead of its stock."""
     return _move(
-        db,
-        actor,
-        code,
-        CampaignStatus.OPEN,
-        now,
-        lambda position, line: position.set_presale_quota(position.presale_quota + line["presale_quota"]),
+        db, actor, code, CampaignStatus.OPEN, now, lambda position, line: position.open_presale(line["presale_quota"])
     )
 
 
@@ -130,16 +125,15 @@ def close_campaign(db: Database, actor: Actor, code: str, *, now: datetime) -> d
         code,
         CampaignStatus.CLOSED,
         now,
-        lambda position, line: position.set_presale_quota(
-            max(position.presale_quota - line["presale_quota"], position.presale_quota_used)
-        ),
+        lambda position, line: position.close_presale(line["presale_quota"]),
     )
 
 
 def _move(db: Database, actor: Actor, code: str, target: CampaignStatus, now: datetime, adjust) -> dict[str, Any]:
     with db.uow() as uow:
         conn = uow.conn
-        row = presale_repo.campaign_by_code(conn, code)
+        # Locked, so two people opening (or closing) the same campaign at once apply its quotas only once.
+        row = presale_repo.campaign_by_code(conn, code, for_update=True)
         if row is None:
             raise NotFound(f"No presale campaign {code}.")
         lines = presale_repo.campaign_lines(conn, [row["id"]])[row["id"]]

@@ -6,10 +6,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from presale_erp.adapters.db import audit_repo, lookups, stock_repo
-from presale_erp.adapters.db.unit_of_work import Database, UnitOfWork
+from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.domain.access import Actor
 from presale_erp.domain.errors import Conflict, InvalidRequest, NotFound
 from presale_erp.domain.ledger import (
@@ -96,7 +94,7 @@ def post_movement(
             at=now,
             details=payload,
         )
-        _commit_or_conflict(uow, f"Movement id {movement_id} was just posted by another request.")
+        uow.commit()
         return PostedMovement(movement_id, request.kind.value, False, [_line_dict(line) for line in lines])
 
 
@@ -148,13 +146,6 @@ def _reservation_to_ship(conn, request: MovementRequest) -> Reservation:
     return reservation
 
 
-def _commit_or_conflict(uow: UnitOfWork, message: str) -> None:
-    try:
-        uow.commit()
-    except IntegrityError as exc:
-        raise Conflict(message) from exc
-
-
 @dataclass(frozen=True)
 class ReservationLine:
     id: str
@@ -182,6 +173,8 @@ def reserve(
 ) -> ReservationOutcome:
     """Lock stock for every line or for none (锁库存). Retrying with the same ids returns the same result."""
     _check_reservation_lines(lines)
+    if expires_at is not None and expires_at <= now:
+        raise InvalidRequest(f"The lease end {expires_at.isoformat()} is already past; give a time in the future.")
     with db.uow() as uow:
         conn = uow.conn
         sku_ids = lookups.sku_ids(conn, [line.sku for line in lines])
@@ -242,7 +235,7 @@ def reserve(
                 for r in made
             ],
         )
-        _commit_or_conflict(uow, "These reservation ids were just used by another request.")
+        uow.commit()
         return ReservationOutcome([_reservation_view(r, shop, order_ref, expires_at) for r in made], False)
 
 
@@ -257,22 +250,20 @@ def _check_reservation_lines(lines: list[ReservationLine]) -> None:
 def _replayed_reservations(
     lines: list[ReservationLine], existing: dict[str, dict[str, Any]], shop: str | None, order_ref: str | None
 ) -> ReservationOutcome:
+    """A retry gets the reservations as they stand now (their stage may have moved on since)."""
     views = []
     for line in lines:
         row = existing.get(line.id)
-        same = row is not None and (row["sku"], row["warehouse"], row["quantity"], row["order_ref"]) == (
-            line.sku,
-            line.warehouse,
-            line.quantity,
-            order_ref,
-        )
-        if not same:
+        asked = (line.sku, line.warehouse, line.quantity, order_ref, shop)
+        if row is None or (row["sku"], row["warehouse"], row["quantity"], row["order_ref"], row["shop"]) != asked:
             raise Conflict(
                 f"Reservation id {line.id} is already used"
                 + ("" if row else " by some lines of this request")
                 + " for different content; each new reservation needs a new id."
             )
-        views.append(_reservation_view(stock_repo.to_domain_reservation(row), shop, order_ref, row["expires_at"]))
+        views.append(
+            _reservation_view(stock_repo.to_domain_reservation(row), row["shop"], row["order_ref"], row["expires_at"])
+        )
     return ReservationOutcome(views, True)
 
 
@@ -351,7 +342,10 @@ def _change_reservations(db: Database, actor: Actor, ids: list[str], now: dateti
             ],
         )
         uow.commit()
-        return [_reservation_view(r, None, rows[r.id]["order_ref"], rows[r.id]["expires_at"]) for r in reservations]
+        return [
+            _reservation_view(r, rows[r.id]["shop"], rows[r.id]["order_ref"], rows[r.id]["expires_at"])
+            for r in reservations
+        ]
 
 
 def _end_reservations(conn, reservations: list[Reservation], actor: Actor, now: datetime) -> None:

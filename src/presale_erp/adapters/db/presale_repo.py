@@ -10,16 +10,15 @@ from sqlalchemy.engine import Connection
 from presale_erp.adapters.db.tables import campaign_skus, presale_campaigns, shops, skus, warehouses
 
 
-def campaign_by_code(conn: Connection, code: str) -> dict[str, Any] | None:
-    row = (
-        conn.execute(
-            select(presale_campaigns, shops.c.code.label("shop"))
-            .outerjoin(shops, shops.c.id == presale_campaigns.c.shop_id)
-            .where(presale_campaigns.c.code == code)
-        )
-        .mappings()
-        .first()
+def campaign_by_code(conn: Connection, code: str, *, for_update: bool = False) -> dict[str, Any] | None:
+    query = (
+        select(presale_campaigns, shops.c.code.label("shop"))
+        .outerjoin(shops, shops.c.id == presale_campaigns.c.shop_id)
+        .where(presale_campaigns.c.code == code)
     )
+    if for_update:
+        query = query.with_for_update(of=presale_campaigns)
+    row = conn.execute(query).mappings().first()
     return dict(row) if row else None
 
 

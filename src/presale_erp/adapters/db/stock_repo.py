@@ -16,6 +16,7 @@ from presale_erp.adapters.db.tables import (
     movement_requests,
     movements,
     reservations,
+    shops,
     skus,
     stock_positions,
     warehouses,
@@ -200,9 +201,10 @@ def find_reservations(conn: Connection, ids: Sequence[str]) -> dict[str, dict[st
     if not ids:
         return {}
     rows = conn.execute(
-        select(reservations, skus.c.code.label("sku"), warehouses.c.code.label("warehouse"))
+        select(reservations, skus.c.code.label("sku"), warehouses.c.code.label("warehouse"), shops.c.code.label("shop"))
         .join(skus, skus.c.id == reservations.c.sku_id)
         .join(warehouses, warehouses.c.id == reservations.c.warehouse_id)
+        .outerjoin(shops, shops.c.id == reservations.c.shop_id)
         .where(reservations.c.id.in_(sorted(set(ids))))
     ).mappings()
     return {row["id"]: dict(row) for row in rows}

@@ -168,6 +168,7 @@ stock_positions = Table(
     Column("in_transit_purchase", Integer, nullable=False, default=0),
     Column("in_transit_transfer", Integer, nullable=False, default=0),
     Column("low_stock_threshold", Integer, nullable=False, default=0),
+    Column("presale_campaigns_open", Integer, nullable=False, default=0),
     Column("updated_at", UtcDateTime, nullable=False),
     CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
     CheckConstraint("reserved >= 0", name="reserved_not_negative"),

@@ -6,8 +6,10 @@ from types import TracebackType
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DataError, IntegrityError
 
 from presale_erp.adapters.db.engine import WRITE_OPTION
+from presale_erp.domain.errors import Conflict, InvalidRequest
 
 
 class UnitOfWork:
@@ -27,7 +29,10 @@ class UnitOfWork:
         return self
 
     def commit(self) -> None:
-        self._tx.commit()
+        try:
+            self._tx.commit()
+        except IntegrityError as error:
+            raise _conflict(error) from error
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -37,10 +42,25 @@ class UnitOfWork:
                 self._tx.rollback()
         finally:
             self.conn.close()
+        # Checks before writing give the precise message; these catch what slips between two requests
+        # racing for the same id or code (PostgreSQL reports it at the INSERT, SQLite at the commit).
+        if isinstance(exc, IntegrityError):
+            raise _conflict(exc) from exc
+        if isinstance(exc, DataError):
+            raise InvalidRequest(
+                "A value in the request cannot be stored (for example a NUL character or a number out of range)."
+            ) from exc
 
     @property
     def dialect(self) -> str:
         return self.conn.dialect.name
+
+
+def _conflict(error: IntegrityError) -> Conflict:
+    return Conflict(
+        "Another request created or changed the same record at the same moment; nothing was saved. "
+        "Check the record and try again, or use a new id."
+    )
 
 
 class Database:

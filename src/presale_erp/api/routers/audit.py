@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from presale_erp.api.deps import DbDep, actor_with
-from presale_erp.api.schemas import CursorPageOut
+from presale_erp.api.schemas import Cursor, CursorPageOut
 from presale_erp.domain.access import Permission
 from presale_erp.services import stock_views
 
@@ -33,7 +33,7 @@ def audit_log(
     db: DbDep,
     entity: str | None = None,
     by: Annotated[str | None, Query(description="Actor, e.g. user:alice or api_key:3pl")] = None,
-    cursor: Annotated[str | None, Query(pattern=r"^\d+$")] = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict:
     rows = stock_views.audit_trail(db, entity=entity, actor=by, before_id=int(cursor) if cursor else None, limit=limit)

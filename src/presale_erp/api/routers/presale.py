@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from presale_erp.api.deps import DbDep, NowDep, PageDep, actor_with
-from presale_erp.api.schemas import PageOut
+from presale_erp.api.schemas import PageOut, Timestamp
 from presale_erp.domain.access import Permission
 from presale_erp.domain.presale import CampaignSku, CampaignStatus, PresaleMode
 from presale_erp.services import presale
@@ -34,11 +34,11 @@ class CampaignIn(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["双11 预售"])
     mode: PresaleMode = PresaleMode.DEPOSIT
     shop: str | None = Field(default=None, max_length=64)
-    deposit_starts_at: AwareDatetime
-    deposit_ends_at: AwareDatetime
-    balance_starts_at: AwareDatetime | None = None
-    balance_ends_at: AwareDatetime | None = None
-    ships_from: AwareDatetime
+    deposit_starts_at: Timestamp
+    deposit_ends_at: Timestamp
+    balance_starts_at: Timestamp | None = None
+    balance_ends_at: Timestamp | None = None
+    ships_from: Timestamp
     skus: list[CampaignSkuIn] = Field(min_length=1, max_length=5000)
 
 

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from presale_erp.api.deps import DbDep, NowDep, actor_with
 from presale_erp.api.routers.stock import Id, PostedMovementOut
-from presale_erp.api.schemas import CursorPageOut
+from presale_erp.api.schemas import CursorPageOut, Timestamp
 from presale_erp.domain.access import Permission
 from presale_erp.domain.errors import NotFound
 from presale_erp.domain.ledger import MovementKind, ReservationStage, ReservationStatus
@@ -35,7 +35,7 @@ class ReserveIn(BaseModel):
     shop: str | None = Field(default=None, max_length=64)
     order_ref: str | None = Field(default=None, max_length=120, description="Platform order id")
     lines: list[ReservationLineIn] = Field(min_length=1, max_length=500)
-    expires_at: AwareDatetime | None = Field(default=None, description="Lease end; none = until released")
+    expires_at: Timestamp | None = Field(default=None, description="Lease end; none = until released")
     lease_minutes: int | None = Field(default=None, ge=1, le=60 * 24 * 180)
 
     @model_validator(mode="after")

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from presale_erp.api.deps import DbDep, NowDep, PageDep, actor_with
-from presale_erp.api.schemas import CursorPageOut, PageOut
+from presale_erp.api.schemas import Cursor, CursorPageOut, PageOut, Timestamp
 from presale_erp.domain.access import Permission
 from presale_erp.domain.ledger import MovementKind
 from presale_erp.domain.movements import MovementRequest
@@ -170,9 +170,9 @@ def list_movements(
     sku: str | None = None,
     warehouse: str | None = None,
     kind: MovementKind | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
-    cursor: Annotated[str | None, Query(pattern=r"^\d+$", description="next_cursor of the previous page")] = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict:
     rows = stock_views.list_movements(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 13:18:53.176420
+Create Date: 2026-11-25 13:28:14.917222
 """
 
 from __future__ import annotations
@@ -269,6 +269,7 @@ def upgrade() -> None:
         sa.Column("in_transit_purchase", sa.Integer(), nullable=False),
         sa.Column("in_transit_transfer", sa.Integer(), nullable=False),
         sa.Column("low_stock_threshold", sa.Integer(), nullable=False),
+        sa.Column("presale_campaigns_open", sa.Integer(), nullable=False),
         sa.Column("updated_at", presale_erp.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "in_transit_purchase >= 0 AND in_transit_transfer >= 0",
