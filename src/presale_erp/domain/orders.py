@@ -1,0 +1,160 @@
+"""Platform orders as the ERP understands them (原始单 mapped to one canonical shape), and the rules of intake.
+
+Each platform adapter turns its payload into a `PlatformOrder`. Its identity is (shop, platform order id); its
+version is the platform's modified time, so intake keeps only the newest version it has seen and a late,
+older copy never regresses an order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from presale_erp.domain.catalog import Platform
+from presale_erp.domain.errors import InvalidRequest
+
+
+class MalformedOrder(InvalidRequest):
+    """A payload that cannot become an order; it goes to the dead-letter list with this reason."""
+
+    title = "Malformed order"
+
+
+class PlatformStatus(StrEnum):
+    """Where the platform says the order stands (the canonical mapping of each platform's enums)."""
+
+    AWAITING_PAYMENT = "awaiting_payment"  # 待付款
+    DEPOSIT_PAID = "deposit_paid"  # 已付定金, 待尾款
+    PAID = "paid"  # 已付款, 待发货
+    HOLD = "hold"  # 平台暂停发货 (risk review, group not formed, locked)
+    PARTLY_SHIPPED = "partly_shipped"  # 部分发货
+    SHIPPED = "shipped"  # 已发货
+    COMPLETED = "completed"  # 交易成功
+    CANCELLED = "cancelled"  # 已取消 (before payment, or balance never paid)
+    REFUNDED = "refunded"  # 已退款
+
+    @property
+    def closed(self) -> bool:
+        return self in (PlatformStatus.CANCELLED, PlatformStatus.REFUNDED, PlatformStatus.COMPLETED)
+
+
+STATUS_NAMES_ZH: dict[PlatformStatus, str] = {
+    PlatformStatus.AWAITING_PAYMENT: "待付款",
+    PlatformStatus.DEPOSIT_PAID: "待尾款",
+    PlatformStatus.PAID: "待发货",
+    PlatformStatus.HOLD: "暂停发货",
+    PlatformStatus.PARTLY_SHIPPED: "部分发货",
+    PlatformStatus.SHIPPED: "已发货",
+    PlatformStatus.COMPLETED: "交易成功",
+    PlatformStatus.CANCELLED: "已取消",
+    PlatformStatus.REFUNDED: "已退款",
+}
+
+
+class PresaleType(StrEnum):
+    NONE = "none"  # 现货
+    DEPOSIT = "deposit"  # 定金预售
+    FULL_PAYMENT = "full_payment"  # 全款预售
+    STEPPED = "stepped"  # 阶梯发货 (Douyin)
+
+
+@dataclass(frozen=True)
+class Address:
+    province: str
+    city: str
+    district: str
+    street: str
+
+    @property
+    def complete(self) -> bool:
+        return all(part.strip() for part in (self.province, self.city, self.street))
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """PII: name, phone and street are encrypted at rest; platforms often send them masked already."""
+
+    platform_buyer_id: str
+    name: str
+    phone: str
+    address: Address
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    line_key: str  # the platform's line id, or the SKU id where the platform has none
+    platform_sku_id: str
+    sku_code: str | None  # merchant SKU code (商家编码); None when the platform did not send one
+    title: str
+    quantity: int
+    unit_price: Decimal
+    paid_amount: Decimal
+    presale: bool = False
+    planned_ship_at: datetime | None = None
+    refunded: bool = False
+
+    def __post_init__(self) -> None:
+        if self.quantity <= 0:
+            raise MalformedOrder(f"line {self.line_key}: quantity must be at least 1, not {self.quantity}")
+        if self.unit_price < 0 or self.paid_amount < 0:
+            raise MalformedOrder(f"line {self.line_key}: money cannot be negative")
+
+
+@dataclass(frozen=True)
+class PlatformOrder:
+    platform: Platform
+    platform_order_id: str
+    status: PlatformStatus
+    platform_status: str  # the platform's own words, kept for staff and for audits
+    modified_at: datetime
+    created_at: datetime
+    paid_at: datetime | None
+    total_amount: Decimal  # what the buyer owes in all, postage included
+    paid_amount: Decimal  # what the buyer has paid so far (deposit only, for a deposit presale)
+    postage: Decimal
+    buyer: Buyer
+    lines: list[OrderLine]
+    presale_type: PresaleType = PresaleType.NONE
+    deposit_amount: Decimal = Decimal("0.00")
+    balance_amount: Decimal = Decimal("0.00")
+    balance_paid: bool = False
+    balance_due_at: datetime | None = None
+    latest_ship_at: datetime | None = None  # 最晚发货时间
+    buyer_remark: str = ""
+    seller_remark: str = ""
+    cash_on_delivery: bool = False
+    tags: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.platform_order_id:
+            raise MalformedOrder("the order has no platform order id")
+        if not self.lines:
+            raise MalformedOrder(f"order {self.platform_order_id} has no lines")
+        keys = [line.line_key for line in self.lines]
+        if len(set(keys)) != len(keys):
+            raise MalformedOrder(f"order {self.platform_order_id} repeats a line id")
+        for label, amount in (("total", self.total_amount), ("paid", self.paid_amount), ("postage", self.postage)):
+            if amount < 0:
+                raise MalformedOrder(f"order {self.platform_order_id}: {label} amount cannot be negative")
+        if self.modified_at.tzinfo is None or self.created_at.tzinfo is None:
+            raise MalformedOrder(f"order {self.platform_order_id}: times must carry a time zone")
+
+    @property
+    def presale(self) -> bool:
+        return self.presale_type is not PresaleType.NONE or any(line.presale for line in self.lines)
+
+    @property
+    def mixed(self) -> bool:
+        """预售 and 现货 lines in one order: the spot lines may ship before the presale ones."""
+        return any(line.presale for line in self.lines) and not all(line.presale for line in self.lines)
+
+    @property
+    def awaiting_balance(self) -> bool:
+        return self.status is PlatformStatus.DEPOSIT_PAID and not self.balance_paid
+
+
+def newer(incoming_modified_at: datetime, stored_modified_at: datetime | None) -> bool:
+    """Intake keeps a version only if it is newer than what is stored: redelivery and late copies are no-ops."""
+    return stored_modified_at is None or incoming_modified_at > stored_modified_at
