@@ -25,6 +25,11 @@ class Settings(BaseSettings):
         "or redis://host:6379/0 for production.",
     )
     queue_name: str = Field(default="presale-erp", description="Queue name (several products can share a Redis).")
+    secret_key: str | None = Field(
+        default=None,
+        description="Master key for PII encryption (url-safe base64 of 32 bytes); default: generated once "
+        "into <data_dir>/secret.key.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     token_ttl_minutes: int = Field(default=12 * 60, description="How long a login token stays valid.")

@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import text
 
 from presale_erp import __version__
+from presale_erp.adapters.crypto import PiiCipher, load_master_key
 from presale_erp.adapters.db.engine import make_engine
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.api import problems
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.db = database
     app.state.settings = settings
+    app.state.cipher = PiiCipher(load_master_key(settings.secret_key, settings.data_dir))
     problems.install(app)
     for router in ROUTERS:
         _deny_by_default(router.routes)

@@ -20,6 +20,9 @@ class Permission(StrEnum):
     STOCK_RESERVE = "stock:reserve"  # reserve, release, consume
     PRESALE_READ = "presale:read"
     PRESALE_WRITE = "presale:write"
+    ORDERS_READ = "orders:read"
+    ORDERS_INTAKE = "orders:intake"  # push or import platform orders; retry dead letters
+    PII_READ = "pii:read"  # see buyers' names, phones and addresses unmasked
     USERS_ADMIN = "users:admin"
     AUDIT_READ = "audit:read"
     JOBS_RUN = "jobs:run"
@@ -50,13 +53,15 @@ _READ_ALL = frozenset(
         Permission.WAREHOUSES_READ,
         Permission.STOCK_READ,
         Permission.PRESALE_READ,
+        Permission.ORDERS_READ,
     }
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.CUSTOMER_SERVICE: _READ_ALL | {Permission.STOCK_RESERVE},
-    Role.WAREHOUSE: _READ_ALL | {Permission.STOCK_MOVE, Permission.STOCK_RESERVE, Permission.WAREHOUSES_WRITE},
+    Role.CUSTOMER_SERVICE: _READ_ALL | {Permission.STOCK_RESERVE, Permission.ORDERS_INTAKE, Permission.PII_READ},
+    Role.WAREHOUSE: _READ_ALL
+    | {Permission.STOCK_MOVE, Permission.STOCK_RESERVE, Permission.WAREHOUSES_WRITE, Permission.PII_READ},
     Role.PURCHASER: _READ_ALL | {Permission.CATALOG_WRITE, Permission.PRESALE_WRITE},
     Role.FINANCE: _READ_ALL | {Permission.AUDIT_READ},
     Role.VIEWER: _READ_ALL,

@@ -98,3 +98,7 @@ def existing_bin_codes(conn: Connection, warehouse_id: int, codes: list[str]) ->
 def shop_by_code(conn: Connection, code: str) -> dict[str, Any] | None:
     row = conn.execute(select(shops).where(shops.c.code == code)).mappings().first()
     return dict(row) if row else None
+
+
+def shop_by_id(conn: Connection, shop_id: int) -> dict[str, Any]:
+    return dict(conn.execute(select(shops).where(shops.c.id == shop_id)).mappings().one())

@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -293,4 +294,97 @@ job_runs = Table(
     Column("finished_at", UtcDateTime, nullable=False),
     Column("result", JSON),
     Column("attempts", Integer, nullable=False, default=1),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("platform_order_id", String(64), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("platform_status", String(120), nullable=False),
+    Column("presale_type", String(20), nullable=False),
+    Column("platform_modified_at", UtcDateTime, nullable=False),  # the version: only a newer one replaces it
+    Column("platform_created_at", UtcDateTime, nullable=False),
+    Column("paid_at", UtcDateTime),
+    Column("total_amount", Money, nullable=False),
+    Column("paid_amount", Money, nullable=False),
+    Column("postage", Money, nullable=False),
+    Column("deposit_amount", Money, nullable=False),
+    Column("balance_amount", Money, nullable=False),
+    Column("balance_paid", Boolean, nullable=False),
+    Column("latest_ship_at", UtcDateTime),
+    Column("buyer_index", String(32), nullable=False),  # blind index of the platform's buyer id
+    Column("buyer_name", String(400), nullable=False),  # encrypted
+    Column("buyer_phone", String(400), nullable=False),  # encrypted
+    Column("phone_index", String(32), nullable=False),
+    Column("province", String(40), nullable=False),
+    Column("city", String(40), nullable=False),
+    Column("district", String(40), nullable=False),
+    Column("street", String(1000), nullable=False),  # encrypted
+    Column("address_index", String(32), nullable=False),
+    Column("buyer_remark", String(1000), nullable=False),
+    Column("seller_remark", String(1000), nullable=False),
+    Column("cash_on_delivery", Boolean, nullable=False),
+    Column("mixed_presale", Boolean, nullable=False),
+    Column("versions_seen", Integer, nullable=False),
+    Column("first_seen_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("shop_id", "platform_order_id", name="uq_orders_shop_platform_order"),
+    Index("ix_orders_shop_status", "shop_id", "status"),
+    Index("ix_orders_status_ship_by", "status", "latest_ship_at"),
+    Index("ix_orders_phone_index", "phone_index"),
+    Index("ix_orders_address_index", "address_index"),
+    Index("ix_orders_modified", "shop_id", "platform_modified_at"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_id", BigId, ForeignKey("orders.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("line_key", String(64), nullable=False),
+    Column("platform_sku_id", String(64), nullable=False),
+    Column("sku_code", String(64)),
+    Column("sku_id", Integer, ForeignKey("skus.id")),  # null: the platform's code matches none of our SKUs
+    Column("title", String(300), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", Money, nullable=False),
+    Column("paid_amount", Money, nullable=False),
+    Column("presale", Boolean, nullable=False),
+    Column("planned_ship_at", UtcDateTime),
+    Column("refunded", Boolean, nullable=False),
+    Index("ix_order_lines_sku", "sku_id"),
+)
+
+order_events = Table(
+    "order_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("order_id", BigId, ForeignKey("orders.id"), nullable=False),
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("platform_at", UtcDateTime, nullable=False),
+    Column("from_status", String(30)),
+    Column("to_status", String(30), nullable=False),
+    Column("source", String(20), nullable=False),
+    Index("ix_order_events_order", "order_id", "id"),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("source", String(20), nullable=False),  # fetch | webhook | import
+    Column("payload", Text, nullable=False),  # the raw body as received, so nothing is lost
+    Column("reason", String(1000), nullable=False),
+    Column("status", String(20), nullable=False),  # open | resolved | discarded
+    Column("attempts", Integer, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    Column("resolved_by", String(120)),
+    Index("ix_dead_letters_status", "status", "shop_id"),
 )

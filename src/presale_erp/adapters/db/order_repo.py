@@ -1,0 +1,131 @@
+"""Orders, their lines and events, and the dead-letter list. Written in batches: one statement per kind of
+row per batch, never one round trip per order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from presale_erp.adapters.db.tables import dead_letters, order_events, order_lines, orders, skus
+
+CHUNK = 1000
+ORDER_COLUMNS = [
+    c.name
+    for c in orders.columns
+    if c.name not in ("id", "shop_id", "platform_order_id", "first_seen_at", "versions_seen")
+]
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def lock_existing(conn: Connection, shop_id: int, platform_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The stored version of each order in the batch, row-locked in id order (two intakes of overlapping
+    batches queue instead of deadlocking)."""
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(sorted(platform_ids)):
+        rows = conn.execute(
+            select(
+                orders.c.id,
+                orders.c.platform_order_id,
+                orders.c.platform_modified_at,
+                orders.c.status,
+                orders.c.versions_seen,
+            )
+            .where(orders.c.shop_id == shop_id, orders.c.platform_order_id.in_(chunk))
+            .order_by(orders.c.id)
+            .with_for_update()
+        ).mappings()
+        found.update({row["platform_order_id"]: dict(row) for row in rows})
+    return found
+
+
+def insert_new(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert orders not seen before; one that another intake inserted a moment ago is skipped (and then
+    treated as existing by the caller)."""
+    if not rows:
+        return {}
+    insert = postgresql.insert(orders) if conn.dialect.name == "postgresql" else sqlite.insert(orders)
+    statement = insert.on_conflict_do_nothing().returning(orders.c.id, orders.c.platform_order_id)
+    created: dict[str, int] = {}
+    for chunk in _chunks(rows):
+        for row_id, platform_id in conn.execute(statement, list(chunk)):
+            created[platform_id] = row_id
+    return created
+
+
+def update_orders(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    statement = (
+        update(orders)
+        .where(orders.c.id == bindparam("k_id"))
+        .values({c: bindparam(f"v_{c}") for c in [*ORDER_COLUMNS, "versions_seen"]})
+    )
+    conn.execute(
+        statement, [{"k_id": r["id"], **{f"v_{c}": r[c] for c in [*ORDER_COLUMNS, "versions_seen"]}} for r in rows]
+    )
+
+
+def bump_versions_seen(conn: Connection, ids: list[int]) -> None:
+    for chunk in _chunks(sorted(ids)):
+        conn.execute(update(orders).where(orders.c.id.in_(chunk)).values(versions_seen=orders.c.versions_seen + 1))
+
+
+def replace_lines(conn: Connection, order_ids: list[int], lines: list[dict[str, Any]]) -> None:
+    for chunk in _chunks(sorted(order_ids)):
+        conn.execute(order_lines.delete().where(order_lines.c.order_id.in_(chunk)))
+    for chunk in _chunks(lines, 2000):
+        conn.execute(order_lines.insert(), list(chunk))
+
+
+def insert_events(conn: Connection, events: list[dict[str, Any]]) -> None:
+    for chunk in _chunks(events, 2000):
+        conn.execute(order_events.insert(), list(chunk))
+
+
+def sku_ids_by_code(conn: Connection, codes: Iterable[str]) -> dict[str, int]:
+    wanted = sorted(set(codes))
+    found: dict[str, int] = {}
+    for chunk in _chunks(wanted):
+        found.update(dict(conn.execute(select(skus.c.code, skus.c.id).where(skus.c.code.in_(chunk))).all()))
+    return found
+
+
+def insert_dead_letters(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    if not rows:
+        return []
+    return list(
+        conn.execute(dead_letters.insert().returning(dead_letters.c.id, sort_by_parameter_order=True), rows).scalars()
+    )
+
+
+def dead_letter(conn: Connection, letter_id: int, *, for_update: bool = False) -> dict[str, Any] | None:
+    query = select(dead_letters).where(dead_letters.c.id == letter_id)
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def close_dead_letter(conn: Connection, letter_id: int, *, status: str, by: str, at: datetime) -> None:
+    conn.execute(
+        update(dead_letters)
+        .where(dead_letters.c.id == letter_id)
+        .values(status=status, resolved_at=at, resolved_by=by, attempts=dead_letters.c.attempts + 1)
+    )
+
+
+def note_failed_retry(conn: Connection, letter_id: int, *, reason: str, payload: str) -> None:
+    conn.execute(
+        update(dead_letters)
+        .where(dead_letters.c.id == letter_id)
+        .values(reason=reason, payload=payload, attempts=dead_letters.c.attempts + 1)
+    )

@@ -1,0 +1,316 @@
+"""Order intake (递交): platform payloads in, canonical orders stored, exactly once, newest version wins.
+
+Every route in (scheduled fetch, pushed webhook, file import) ends here. A batch is parsed in memory, then
+written in one unit of work with one statement per kind of row. A payload that cannot be parsed is kept
+whole on the dead-letter list with its reason, and can be retried once fixed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from presale_erp.adapters.crypto import PiiCipher
+from presale_erp.adapters.db import audit_repo, order_repo
+from presale_erp.adapters.db import master_data_repo as repo
+from presale_erp.adapters.db.unit_of_work import Database
+from presale_erp.adapters.platforms import PARSERS
+from presale_erp.domain.access import Actor
+from presale_erp.domain.catalog import Platform
+from presale_erp.domain.errors import InvalidRequest, NotFound
+from presale_erp.domain.orders import MalformedOrder, PlatformOrder, newer
+
+
+@dataclass
+class IntakeReport:
+    received: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0  # redelivered, or older than what is stored
+    dead_lettered: int = 0
+    dead_letter_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Undecodable:
+    """A body that was not even JSON: kept as received, so nothing is lost."""
+
+    raw: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Rejected:
+    raw: str
+    reason: str
+
+
+def parse_all(platform: Platform, payloads: list[Any]) -> tuple[list[PlatformOrder], list[Rejected]]:
+    parser = PARSERS.get(platform)
+    if parser is None:
+        raise InvalidRequest(f"There is no order adapter for {platform.value} yet.")
+    good: list[PlatformOrder] = []
+    bad: list[Rejected] = []
+    for payload in payloads:
+        if isinstance(payload, Undecodable):
+            bad.append(Rejected(payload.raw, f"not JSON: {payload.error}"))
+            continue
+        try:
+            good.append(parser(payload))
+        except MalformedOrder as refused:
+            bad.append(Rejected(_raw(payload), refused.detail))
+        except (ArithmeticError, ValueError, TypeError) as broken:  # anything an adapter did not foresee
+            bad.append(Rejected(_raw(payload), f"unreadable payload: {broken}"))
+    return good, bad
+
+
+def _raw(payload: Any) -> str:
+    return payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, default=str)
+
+
+def decode_body(body: bytes) -> list[Any]:
+    """A pushed body: one order object, or a list of them; anything unreadable becomes one dead letter."""
+    text = body.decode("utf-8", errors="replace")
+    try:
+        decoded = json.loads(text)
+    except ValueError as exc:
+        return [Undecodable(text, str(exc))]
+    return decoded if isinstance(decoded, list) else [decoded]
+
+
+def intake(
+    db: Database, cipher: PiiCipher, actor: Actor, shop: str, payloads: list[Any], *, source: str, now: datetime
+) -> IntakeReport:
+    with db.uow(write=False) as uow:
+        shop_row = repo.shop_by_code(uow.conn, shop)
+    if shop_row is None:
+        raise NotFound(f"No shop with code {shop}.")
+    good, bad = parse_all(Platform(shop_row["platform"]), payloads)
+    report = IntakeReport(received=len(payloads))
+    with db.uow() as uow:
+        store(uow.conn, cipher, shop_row["id"], good, source=source, now=now, report=report)
+        report.dead_letter_ids = order_repo.insert_dead_letters(
+            uow.conn,
+            [
+                {
+                    "shop_id": shop_row["id"],
+                    "source": source,
+                    "payload": r.raw,
+                    "reason": r.reason,
+                    "status": "open",
+                    "attempts": 1,
+                    "received_at": now,
+                }
+                for r in bad
+            ],
+        )
+        report.dead_lettered = len(bad)
+        audit_repo.record(
+            uow.conn,
+            actor=actor.label,
+            action=f"orders.intake.{source}",
+            entity="shop",
+            entity_id=shop,
+            at=now,
+            details={k: v for k, v in report.__dict__.items() if k != "dead_letter_ids"},
+        )
+        uow.commit()
+    return report
+
+
+def store(
+    conn,
+    cipher: PiiCipher,
+    shop_id: int,
+    parsed: list[PlatformOrder],
+    *,
+    source: str,
+    now: datetime,
+    report: IntakeReport,
+) -> None:
+    """Upsert the batch: new orders inserted, newer versions replace older ones, the rest change nothing."""
+    newest: dict[str, PlatformOrder] = {}
+    for order in parsed:  # the same order twice in one batch: keep its newest version
+        kept = newest.get(order.platform_order_id)
+        if kept is None or newer(order.modified_at, kept.modified_at):
+            newest[order.platform_order_id] = order
+    report.unchanged += len(parsed) - len(newest)
+    existing = order_repo.lock_existing(conn, shop_id, list(newest))
+    fresh = [o for pid, o in newest.items() if pid not in existing]
+    created = order_repo.insert_new(conn, [_order_row(o, shop_id, cipher, now) for o in fresh])
+    raced = [o for o in fresh if o.platform_order_id not in created]
+    if raced:  # inserted by a concurrent intake between our look and our insert: compare versions instead
+        existing.update(order_repo.lock_existing(conn, shop_id, [o.platform_order_id for o in raced]))
+    replacing = [
+        o
+        for pid, o in newest.items()
+        if pid in existing and newer(o.modified_at, existing[pid]["platform_modified_at"])
+    ]
+    stale_ids = [
+        existing[pid]["id"]
+        for pid, o in newest.items()
+        if pid in existing and o not in replacing and pid not in created
+    ]
+    order_repo.update_orders(
+        conn,
+        [
+            {
+                **_order_row(o, shop_id, cipher, now),
+                "id": existing[o.platform_order_id]["id"],
+                "versions_seen": existing[o.platform_order_id]["versions_seen"] + 1,
+            }
+            for o in replacing
+        ],
+    )
+    order_repo.bump_versions_seen(conn, stale_ids)
+    ids = {**created, **{o.platform_order_id: existing[o.platform_order_id]["id"] for o in replacing}}
+    written = [o for o in newest.values() if o.platform_order_id in ids]
+    sku_ids = order_repo.sku_ids_by_code(conn, [line.sku_code for o in written for line in o.lines if line.sku_code])
+    order_repo.replace_lines(
+        conn,
+        [existing[o.platform_order_id]["id"] for o in replacing],
+        [
+            _line_row(ids[o.platform_order_id], shop_id, n, line, sku_ids)
+            for o in written
+            for n, line in enumerate(o.lines, start=1)
+        ],
+    )
+    order_repo.insert_events(
+        conn,
+        [
+            {
+                "order_id": ids[o.platform_order_id],
+                "shop_id": shop_id,
+                "at": now,
+                "platform_at": o.modified_at,
+                "from_status": existing.get(o.platform_order_id, {}).get("status"),
+                "to_status": o.status.value,
+                "source": source,
+            }
+            for o in written
+            if existing.get(o.platform_order_id, {}).get("status") != o.status.value
+        ],
+    )
+    report.created += len(created)
+    report.updated += len(replacing)
+    report.unchanged += len(stale_ids)
+
+
+def _order_row(order: PlatformOrder, shop_id: int, cipher: PiiCipher, now: datetime) -> dict[str, Any]:
+    buyer, address = order.buyer, order.buyer.address
+    return {
+        "shop_id": shop_id,
+        "platform_order_id": order.platform_order_id,
+        "status": order.status.value,
+        "platform_status": order.platform_status[:120],
+        "presale_type": order.presale_type.value,
+        "platform_modified_at": order.modified_at,
+        "platform_created_at": order.created_at,
+        "paid_at": order.paid_at,
+        "total_amount": order.total_amount,
+        "paid_amount": order.paid_amount,
+        "postage": order.postage,
+        "deposit_amount": order.deposit_amount,
+        "balance_amount": order.balance_amount,
+        "balance_paid": order.balance_paid,
+        "latest_ship_at": order.latest_ship_at,
+        "buyer_index": cipher.blind_index(buyer.platform_buyer_id),
+        "buyer_name": cipher.encrypt(buyer.name),
+        "buyer_phone": cipher.encrypt(buyer.phone),
+        "phone_index": cipher.blind_index(buyer.phone),
+        "province": address.province[:40],
+        "city": address.city[:40],
+        "district": address.district[:40],
+        "street": cipher.encrypt(address.street),
+        "address_index": cipher.blind_index(address.province + address.city + address.district + address.street),
+        "buyer_remark": order.buyer_remark[:1000],
+        "seller_remark": order.seller_remark[:1000],
+        "cash_on_delivery": order.cash_on_delivery,
+        "mixed_presale": order.mixed,
+        "versions_seen": 1,
+        "first_seen_at": now,
+        "updated_at": now,
+    }
+
+
+def _line_row(order_id: int, shop_id: int, line_no: int, line, sku_ids: dict[str, int]) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "line_no": line_no,
+        "shop_id": shop_id,
+        "line_key": line.line_key[:64],
+        "platform_sku_id": line.platform_sku_id[:64],
+        "sku_code": line.sku_code,
+        "sku_id": sku_ids.get(line.sku_code) if line.sku_code else None,
+        "title": line.title[:300],
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "paid_amount": line.paid_amount,
+        "presale": line.presale,
+        "planned_ship_at": line.planned_ship_at,
+        "refunded": line.refunded,
+    }
+
+
+def retry_dead_letter(
+    db: Database, cipher: PiiCipher, actor: Actor, letter_id: int, *, payload: Any | None, now: datetime
+) -> dict[str, Any]:
+    """Run a dead letter through intake again, as stored or as corrected by staff. If it still fails, it stays
+    on the list with the new reason (and the corrected payload, so the correction is not lost)."""
+    with db.uow() as uow:
+        conn = uow.conn
+        letter = order_repo.dead_letter(conn, letter_id, for_update=True)
+        if letter is None:
+            raise NotFound(f"No dead letter {letter_id}.")
+        if letter["status"] != "open":
+            raise InvalidRequest(f"Dead letter {letter_id} is already {letter['status']}.")
+        shop_row = repo.shop_by_id(conn, letter["shop_id"])
+        raw = _raw(payload) if payload is not None else letter["payload"]
+        try:
+            decoded = json.loads(raw)
+        except ValueError as exc:
+            decoded, reason = None, f"not JSON: {exc}"
+        else:
+            reason = ""
+        good, bad = parse_all(Platform(shop_row["platform"]), [decoded]) if decoded is not None else ([], [])
+        if bad:
+            reason = bad[0].reason
+        if not good:
+            order_repo.note_failed_retry(conn, letter_id, reason=reason[:1000], payload=raw)
+            uow.commit()
+            return {"id": letter_id, "status": "open", "reason": reason}
+        report = IntakeReport(received=1)
+        store(conn, cipher, shop_row["id"], good, source=letter["source"], now=now, report=report)
+        order_repo.close_dead_letter(conn, letter_id, status="resolved", by=actor.label, at=now)
+        audit_repo.record(
+            conn,
+            actor=actor.label,
+            action="dead_letter.retry",
+            entity="dead_letter",
+            entity_id=str(letter_id),
+            at=now,
+            details={"order": good[0].platform_order_id},
+        )
+        uow.commit()
+        return {"id": letter_id, "status": "resolved", "reason": letter["reason"], "order": good[0].platform_order_id}
+
+
+def discard_dead_letter(db: Database, actor: Actor, letter_id: int, *, now: datetime) -> dict[str, Any]:
+    with db.uow() as uow:
+        letter = order_repo.dead_letter(uow.conn, letter_id, for_update=True)
+        if letter is None:
+            raise NotFound(f"No dead letter {letter_id}.")
+        if letter["status"] != "open":
+            raise InvalidRequest(f"Dead letter {letter_id} is already {letter['status']}.")
+        order_repo.close_dead_letter(uow.conn, letter_id, status="discarded", by=actor.label, at=now)
+        audit_repo.record(
+            uow.conn,
+            actor=actor.label,
+            action="dead_letter.discard",
+            entity="dead_letter",
+            entity_id=str(letter_id),
+            at=now,
+        )
+        uow.commit()
+        return {"id": letter_id, "status": "discarded", "reason": letter["reason"]}
