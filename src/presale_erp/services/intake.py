@@ -6,6 +6,7 @@ whole on the dead-letter list with its reason, and can be retried once fixed."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -97,7 +98,8 @@ def intake(
                     "shop_id": shop_row["id"],
                     "source": source,
                     "payload": r.raw,
-                    "reason": r.reason,
+                    "payload_hash": hashlib.sha256(r.raw.encode()).hexdigest(),
+                    "reason": r.reason[:1000],
                     "status": "open",
                     "attempts": 1,
                     "received_at": now,
@@ -105,7 +107,7 @@ def intake(
                 for r in bad
             ],
         )
-        report.dead_lettered = len(bad)
+        report.dead_lettered = len(report.dead_letter_ids)
         audit_repo.record(
             uow.conn,
             actor=actor.label,

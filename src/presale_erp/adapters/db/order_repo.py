@@ -3,6 +3,7 @@ row per batch, never one round trip per order."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -100,6 +101,24 @@ def sku_ids_by_code(conn: Connection, codes: Iterable[str]) -> dict[str, int]:
 
 
 def insert_dead_letters(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Keep each broken payload once per shop while it is open: fetch overlap delivers it again and again."""
+    if not rows:
+        return []
+    shop_ids = {row["shop_id"] for row in rows}
+    known = set(
+        conn.execute(
+            select(dead_letters.c.shop_id, dead_letters.c.payload_hash).where(
+                dead_letters.c.shop_id.in_(shop_ids),
+                dead_letters.c.status == "open",
+                dead_letters.c.payload_hash.in_({row["payload_hash"] for row in rows}),
+            )
+        ).all()
+    )
+    unique: dict[tuple[int, str], dict[str, Any]] = {}
+    for row in rows:
+        if (row["shop_id"], row["payload_hash"]) not in known:
+            unique.setdefault((row["shop_id"], row["payload_hash"]), row)
+    rows = list(unique.values())
     if not rows:
         return []
     return list(
@@ -127,5 +146,10 @@ def note_failed_retry(conn: Connection, letter_id: int, *, reason: str, payload:
     conn.execute(
         update(dead_letters)
         .where(dead_letters.c.id == letter_id)
-        .values(reason=reason, payload=payload, attempts=dead_letters.c.attempts + 1)
+        .values(
+            reason=reason,
+            payload=payload,
+            payload_hash=hashlib.sha256(payload.encode()).hexdigest(),
+            attempts=dead_letters.c.attempts + 1,
+        )
     )

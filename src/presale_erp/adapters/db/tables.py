@@ -380,6 +380,7 @@ dead_letters = Table(
     Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
     Column("source", String(20), nullable=False),  # fetch | webhook | import
     Column("payload", Text, nullable=False),  # the raw body as received, so nothing is lost
+    Column("payload_hash", String(64), nullable=False),  # the same broken payload fetched again is one letter
     Column("reason", String(1000), nullable=False),
     Column("status", String(20), nullable=False),  # open | resolved | discarded
     Column("attempts", Integer, nullable=False),
@@ -387,4 +388,26 @@ dead_letters = Table(
     Column("resolved_at", UtcDateTime),
     Column("resolved_by", String(120)),
     Index("ix_dead_letters_status", "status", "shop_id"),
+    Index("ix_dead_letters_hash", "shop_id", "payload_hash"),
+)
+
+shop_fetch = Table(
+    "shop_fetch",
+    metadata,
+    Column("shop_id", Integer, ForeignKey("shops.id"), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("base_url", String(300), nullable=False),
+    Column("app_key", String(120), nullable=False),
+    Column("app_secret", String(400), nullable=False),  # encrypted
+    Column("access_token", String(1000), nullable=False),  # encrypted
+    Column("watermark", UtcDateTime),  # everything modified before this has been fetched
+    Column("overlap_seconds", Integer, nullable=False),
+    Column("lag_seconds", Integer, nullable=False),
+    Column("backfill_hours", Integer, nullable=False),
+    Column("last_run_at", UtcDateTime),
+    Column("last_success_at", UtcDateTime),
+    Column("last_error", String(1000)),
+    Column("last_report", JSON),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(120), nullable=False),
 )

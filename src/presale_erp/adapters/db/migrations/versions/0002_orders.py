@@ -1,8 +1,8 @@
-"""orders: platform orders, lines, events, dead letters
+"""orders: platform orders, lines, events, dead letters, fetch settings
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-25 13:41:30.161892
+Create Date: 2026-11-25 13:46:18.919167
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("shop_id", sa.Integer(), nullable=False),
         sa.Column("source", sa.String(length=20), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("payload_hash", sa.String(length=64), nullable=False),
         sa.Column("reason", sa.String(length=1000), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -36,6 +37,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dead_letters")),
     )
     with op.batch_alter_table("dead_letters", schema=None) as batch_op:
+        batch_op.create_index("ix_dead_letters_hash", ["shop_id", "payload_hash"], unique=False)
         batch_op.create_index("ix_dead_letters_status", ["status", "shop_id"], unique=False)
 
     op.create_table(
@@ -83,6 +85,27 @@ def upgrade() -> None:
         batch_op.create_index("ix_orders_shop_status", ["shop_id", "status"], unique=False)
         batch_op.create_index("ix_orders_status_ship_by", ["status", "latest_ship_at"], unique=False)
 
+    op.create_table(
+        "shop_fetch",
+        sa.Column("shop_id", sa.Integer(), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("base_url", sa.String(length=300), nullable=False),
+        sa.Column("app_key", sa.String(length=120), nullable=False),
+        sa.Column("app_secret", sa.String(length=400), nullable=False),
+        sa.Column("access_token", sa.String(length=1000), nullable=False),
+        sa.Column("watermark", presale_erp.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("overlap_seconds", sa.Integer(), nullable=False),
+        sa.Column("lag_seconds", sa.Integer(), nullable=False),
+        sa.Column("backfill_hours", sa.Integer(), nullable=False),
+        sa.Column("last_run_at", presale_erp.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("last_success_at", presale_erp.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.String(length=1000), nullable=True),
+        sa.Column("last_report", sa.JSON(), nullable=True),
+        sa.Column("updated_at", presale_erp.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_by", sa.String(length=120), nullable=False),
+        sa.ForeignKeyConstraint(["shop_id"], ["shops.id"], name=op.f("fk_shop_fetch_shop_id_shops")),
+        sa.PrimaryKeyConstraint("shop_id", name=op.f("pk_shop_fetch")),
+    )
     op.create_table(
         "order_events",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
@@ -137,6 +160,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_order_events_order")
 
     op.drop_table("order_events")
+    op.drop_table("shop_fetch")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("ix_orders_status_ship_by")
         batch_op.drop_index("ix_orders_shop_status")
@@ -147,6 +171,7 @@ def downgrade() -> None:
     op.drop_table("orders")
     with op.batch_alter_table("dead_letters", schema=None) as batch_op:
         batch_op.drop_index("ix_dead_letters_status")
+        batch_op.drop_index("ix_dead_letters_hash")
 
     op.drop_table("dead_letters")
     # ### end Alembic commands ###
