@@ -139,16 +139,17 @@ def worker(
 def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after seeding")] = True,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    simulator_port: Annotated[int, typer.Option(help="Port of the local platform simulators")] = 8100,
 ) -> None:
-    """Migrate, seed the presale demo (once), then serve the API with one background worker beside it."""
-    from presale_erp.demo.seed import seed
+    """Migrate, seed the presale demo (once), then serve the API with one background worker beside it and the
+    platform simulators feeding the shops' automatic order fetching."""
+    from presale_erp.demo.seed import connect_shops_to_simulators, seed
 
     _upgrade()
     db = _database()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True) as bar:
         task = bar.add_task("seeding the demo", total=None)
         report = seed(db, now=datetime.now(UTC), progress=lambda step: bar.update(task, description=f"seeding {step}"))
-    db.dispose()
     console.print("[green]demo seeded[/]" if report.seeded else "demo data already present; left as it is")
     table = Table(title="Demo users (username / password)")
     table.add_column("role")
@@ -157,16 +158,41 @@ def demo(
         table.add_row(role, credentials)
     console.print(table)
     if not serve_after:
+        db.dispose()
         return
-    worker_process = subprocess.Popen(
-        [sys.executable, "-m", "presale_erp", "worker", "--workers", "1", "--worker-type", "thread"],
-        env=os.environ.copy(),
-    )
+    children = [_start([sys.executable, "-m", "presale_erp", "simulator", "serve", "--port", str(simulator_port)])]
     try:
+        base_url = f"http://127.0.0.1:{simulator_port}"
+        _wait_for(base_url + "/docs")
+        connect_shops_to_simulators(db, _cipher(), base_url, now=datetime.now(UTC))
+        db.dispose()
+        console.print(f"shops fetch their orders from the simulators at {base_url} every minute")
+        children.append(
+            _start([sys.executable, "-m", "presale_erp", "worker", "--workers", "2", "--worker-type", "thread"])
+        )
         serve(host=None, port=port, workers=1)
     finally:
-        worker_process.terminate()
-        worker_process.wait(timeout=10)
+        for child in children:
+            child.terminate()
+            child.wait(timeout=10)
+
+
+def _start(command: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(command, env=os.environ.copy())
+
+
+def _wait_for(url: str) -> None:
+    import time
+
+    import httpx
+
+    for _ in range(100):
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise _fail(f"{url} did not answer")
 
 
 @user_app.command("create")
@@ -234,3 +260,117 @@ def ledger_check() -> None:
         table.add_row(p["sku"], p["warehouse"], p["counter"], str(p["kept"]), str(p["derived"]))
     console.print(table)
     raise typer.Exit(code=1)
+
+
+orders_app = typer.Typer(help="Orders: fetching and dead letters.", no_args_is_help=True)
+app.add_typer(orders_app, name="orders")
+simulator_app = typer.Typer(
+    help="Local platform simulators (for the demo, tests and benchmarks).", no_args_is_help=True
+)
+app.add_typer(simulator_app, name="simulator")
+
+
+def _cipher():
+    from presale_erp.adapters.crypto import PiiCipher, load_master_key
+
+    settings = get_settings()
+    return PiiCipher(load_master_key(settings.secret_key, settings.data_dir))
+
+
+@orders_app.command("fetch")
+def orders_fetch(shop: Annotated[str, typer.Argument(help="Shop code")]) -> None:
+    """Fetch a shop's orders now (the worker does this every minute for every enabled shop)."""
+    from presale_erp.adapters.platforms.clients import PlatformError, PlatformUnavailable
+    from presale_erp.domain.access import SYSTEM
+    from presale_erp.domain.errors import DomainError
+    from presale_erp.services import fetch
+
+    _require_migrated()
+    db = _database()
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True) as bar:
+            bar.add_task(f"fetching {shop}", total=None)
+            report = fetch.fetch_shop(db, _cipher(), SYSTEM, shop, now=datetime.now(UTC))
+    except (DomainError, PlatformError, PlatformUnavailable) as exc:
+        raise _fail(getattr(exc, "detail", str(exc))) from exc
+    finally:
+        db.dispose()
+    console.print(
+        f"[green]{shop}[/]: {report.pages} pages, {report.received} received, {report.created} new, "
+        f"{report.updated} updated, {report.unchanged} unchanged, {report.dead_lettered} dead letters"
+    )
+
+
+@orders_app.command("dead-letters")
+def dead_letters_list(
+    shop: Annotated[str | None, typer.Option(help="Only this shop")] = None,
+    status: Annotated[str, typer.Option(help="open, resolved or discarded")] = "open",
+) -> None:
+    """List payloads that could not be read, with the reason."""
+    from presale_erp.services import order_views
+
+    if status not in ("open", "resolved", "discarded"):
+        raise _fail("--status must be open, resolved or discarded")
+    _require_migrated()
+    db = _database()
+    rows = order_views.list_dead_letters(db, shop=shop, status=status, after_id=None, limit=500)
+    db.dispose()
+    table = Table(title=f"Dead letters ({status})")
+    for column in ("id", "shop", "source", "received", "reason"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(str(row["id"]), row["shop"], row["source"], f"{row['received_at']:%Y-%m-%d %H:%M}", row["reason"])
+    console.print(table)
+
+
+@orders_app.command("retry")
+def dead_letter_retry(
+    letter_id: Annotated[int, typer.Argument(help="Dead letter id")],
+    payload_file: Annotated[typer.FileText | None, typer.Option(help="A corrected payload (JSON)")] = None,
+) -> None:
+    """Run a dead letter through intake again, as stored or corrected."""
+    import json
+
+    from presale_erp.domain.access import SYSTEM
+    from presale_erp.domain.errors import DomainError
+    from presale_erp.services import intake
+
+    payload = None
+    if payload_file is not None:
+        try:
+            payload = json.load(payload_file)
+        except ValueError as exc:
+            raise _fail(f"{payload_file.name} is not JSON: {exc}") from exc
+    _require_migrated()
+    db = _database()
+    try:
+        outcome = intake.retry_dead_letter(db, _cipher(), SYSTEM, letter_id, payload=payload, now=datetime.now(UTC))
+    except DomainError as exc:
+        raise _fail(exc.detail) from exc
+    finally:
+        db.dispose()
+    if outcome["status"] != "resolved":
+        raise _fail(f"still unreadable: {outcome['reason']}")
+    console.print(f"[green]resolved[/]: order {outcome['order']} stored")
+
+
+@simulator_app.command("serve")
+def simulator_serve(
+    port: Annotated[int, typer.Option(help="Port")] = 8100,
+    orders: Annotated[int, typer.Option(help="Order histories per platform")] = 300,
+    hours: Annotated[float, typer.Option(help="Spread them over the last N hours (and the next N)")] = 6.0,
+) -> None:
+    """Serve the platform simulators with generated presale order histories."""
+    from datetime import timedelta
+
+    import uvicorn
+
+    from presale_erp.simulators.generator import histories
+    from presale_erp.simulators.server import SimulatorState, create_simulator
+
+    state = SimulatorState(throttle_every=25, stale_share=0.1)
+    start = datetime.now(UTC) - timedelta(hours=hours)
+    for n, platform in enumerate(("taobao", "jd", "pinduoduo", "douyin", "shopify")):
+        state.histories[platform] = histories(platform, orders, start, seed=n + 1, span=timedelta(hours=2 * hours))
+    console.print(f"simulators on http://127.0.0.1:{port} (app key {state.app_key}, secret {state.app_secret})")
+    uvicorn.run(create_simulator(state), host="127.0.0.1", port=port, log_level="warning")

@@ -14,7 +14,17 @@ from presale_erp.adapters.crypto import PiiCipher, load_master_key
 from presale_erp.adapters.db.engine import make_engine
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.api import problems
-from presale_erp.api.routers import audit, auth, catalog, presale, reservations, stock, warehouses
+from presale_erp.api.routers import (
+    audit,
+    auth,
+    catalog,
+    fetching,
+    orders,
+    presale,
+    reservations,
+    stock,
+    warehouses,
+)
 from presale_erp.settings import Settings, get_settings
 
 PUBLIC_PATHS = frozenset({"/healthz", "/api/v1/auth/login"})
@@ -25,6 +35,8 @@ ROUTERS = [
     stock.router,
     reservations.router,
     presale.router,
+    orders.router,
+    fetching.router,
     audit.router,
 ]
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from presale_erp.adapters.crypto import PiiCipher
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.domain.access import SYSTEM, Role
 from presale_erp.domain.catalog import Platform, StockLockPolicy
@@ -286,5 +287,37 @@ def _reservations(db: Database, rng: random.Random, now: datetime) -> None:
             shop=shop,
             order_ref=order,
             expires_at=None,
+            now=now,
+        )
+
+
+FETCHED_SHOPS = {
+    "TM-WESTLAKE": "/taobao",
+    "JD-WESTLAKE": "/jd",
+    "PDD-WESTLAKE": "/pdd",
+    "DY-WESTLAKE": "/douyin",
+    "SHOPIFY-INTL": "/shopify",
+}
+
+
+def connect_shops_to_simulators(db: Database, cipher: PiiCipher, base_url: str, *, now: datetime) -> None:
+    """Point each demo shop's automatic fetching at the local platform simulators."""
+    from presale_erp.services import fetch
+    from presale_erp.simulators.server import SimulatorState
+
+    sim = SimulatorState()
+    for shop, path in FETCHED_SHOPS.items():
+        fetch.configure(
+            db,
+            cipher,
+            SYSTEM,
+            shop,
+            base_url=base_url + path,
+            app_key=sim.app_key,
+            app_secret=sim.app_secret,
+            access_token=sim.access_token,
+            overlap_seconds=1800,
+            lag_seconds=60,
+            backfill_hours=24,
             now=now,
         )

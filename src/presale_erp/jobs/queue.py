@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from huey import Huey, RedisHuey, SqliteHuey
 
+from presale_erp.adapters.crypto import PiiCipher, load_master_key
 from presale_erp.adapters.db.engine import make_engine
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.settings import Settings, get_settings
@@ -32,3 +33,9 @@ huey = make_huey(get_settings())
 def job_database() -> Database:
     """The database a worker process uses; created on first use, once per process."""
     return Database(make_engine(get_settings().resolved_database_url, pool_size=4))
+
+
+@lru_cache
+def job_cipher() -> PiiCipher:
+    settings = get_settings()
+    return PiiCipher(load_master_key(settings.secret_key, settings.data_dir))

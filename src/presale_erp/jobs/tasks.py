@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from huey import Huey, crontab
+from huey.exceptions import TaskLockedException
 
 from presale_erp.domain.access import SYSTEM
-from presale_erp.jobs.queue import huey, job_database
+from presale_erp.jobs.queue import huey, job_cipher, job_database
+from presale_erp.services import fetch, stock
 from presale_erp.services import jobs as job_service
-from presale_erp.services import stock
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ BACKOFF = 2.0
 class Tasks:
     expire_reservations: Any
     check_ledger: Any
+    fetch_orders: Any
 
 
 def register(queue: Huey) -> Tasks:
@@ -47,6 +49,29 @@ def register(queue: Huey) -> Tasks:
         """Compare every position's counters with the movements and reservations behind them, once per key."""
         return job_service.check_ledger_once(job_database(), key, now=datetime.now(UTC))
 
+    @queue.task(name="fetch_orders", **retry)
+    def fetch_orders(shop: str) -> dict:
+        """自动抓单 for one shop. One run per shop at a time; a second one queued meanwhile just skips."""
+        try:
+            with queue.lock_task(f"fetch_orders:{shop}"):
+                report = fetch.fetch_shop(job_database(), job_cipher(), SYSTEM, shop, now=datetime.now(UTC))
+        except TaskLockedException:
+            return {"shop": shop, "skipped": "a fetch for this shop is already running"}
+        log.info("fetched %s: %s", shop, report)
+        return {
+            "shop": shop,
+            "created": report.created,
+            "updated": report.updated,
+            "dead_lettered": report.dead_lettered,
+        }
+
+    @queue.periodic_task(crontab(minute="*"), name="fetch_all_shops_every_minute")
+    def fetch_all_shops_every_minute() -> int:
+        shops = fetch.shops_to_fetch(job_database())
+        for shop in shops:
+            fetch_orders(shop)
+        return len(shops)
+
     @queue.periodic_task(crontab(minute="*"), name="expire_reservations_every_minute", **retry)
     def expire_reservations_every_minute() -> int:
         return expire_reservations.call_local()
@@ -55,7 +80,7 @@ def register(queue: Huey) -> Tasks:
     def check_ledger_hourly() -> dict:
         return check_ledger.call_local("ledger-check:" + datetime.now(UTC).strftime("%Y-%m-%dT%H"))
 
-    return Tasks(expire_reservations=expire_reservations, check_ledger=check_ledger)
+    return Tasks(expire_reservations=expire_reservations, check_ledger=check_ledger, fetch_orders=fetch_orders)
 
 
 tasks = register(huey)
