@@ -72,11 +72,12 @@ def _raw(payload: Any) -> str:
 
 def decode_body(body: bytes) -> list[Any]:
     """A pushed body: one order object, or a list of them; anything unreadable becomes one dead letter."""
-    text = body.decode("utf-8", errors="replace")
+    text = body.decode("utf-8", errors="backslashreplace")  # bytes that are not UTF-8 stay visible as \xNN
     try:
         decoded = json.loads(text)
     except ValueError as exc:
-        return [Undecodable(text, str(exc))]
+        # PostgreSQL text cannot hold NUL; written as \u0000 the payload is kept whole and still readable.
+        return [Undecodable(text.replace("\x00", "\\u0000"), str(exc))]
     return decoded if isinstance(decoded, list) else [decoded]
 
 
