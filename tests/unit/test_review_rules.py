@@ -41,7 +41,7 @@ def context(**changes) -> ReviewContext:
         now=NOW,
         sku_unit_cost={TEA: Decimal("168.00")},
         sku_available={TEA: 100},
-        sku_history={TEA: SkuHistory(lines=500, mean_quantity=1.2, max_quantity=4, mean_price=Decimal("398.00"))},
+        sku_history={TEA: SkuHistory(lines=500, mean_quantity=1.2, max_quantity=4)},
     )
     for key, value in changes.items():
         setattr(ctx, key, value)

@@ -22,6 +22,7 @@ from presale_erp.api.routers import (
     orders,
     presale,
     reservations,
+    review,
     stock,
     warehouses,
 )
@@ -37,6 +38,7 @@ ROUTERS = [
     presale.router,
     orders.router,
     fetching.router,
+    review.router,
     audit.router,
 ]
 

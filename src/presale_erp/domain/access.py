@@ -22,6 +22,8 @@ class Permission(StrEnum):
     PRESALE_WRITE = "presale:write"
     ORDERS_READ = "orders:read"
     ORDERS_INTAKE = "orders:intake"  # push or import platform orders; retry dead letters
+    ORDERS_REVIEW = "orders:review"  # approve or reject held orders, run review, keep the blacklist
+    REVIEW_RULES_WRITE = "review_rules:write"  # change the rule set
     PII_READ = "pii:read"  # see buyers' names, phones and addresses unmasked
     USERS_ADMIN = "users:admin"
     AUDIT_READ = "audit:read"
@@ -59,11 +61,12 @@ _READ_ALL = frozenset(
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.CUSTOMER_SERVICE: _READ_ALL | {Permission.STOCK_RESERVE, Permission.ORDERS_INTAKE, Permission.PII_READ},
+    Role.CUSTOMER_SERVICE: _READ_ALL
+    | {Permission.STOCK_RESERVE, Permission.ORDERS_INTAKE, Permission.ORDERS_REVIEW, Permission.PII_READ},
     Role.WAREHOUSE: _READ_ALL
     | {Permission.STOCK_MOVE, Permission.STOCK_RESERVE, Permission.WAREHOUSES_WRITE, Permission.PII_READ},
     Role.PURCHASER: _READ_ALL | {Permission.CATALOG_WRITE, Permission.PRESALE_WRITE},
-    Role.FINANCE: _READ_ALL | {Permission.AUDIT_READ},
+    Role.FINANCE: _READ_ALL | {Permission.AUDIT_READ, Permission.ORDERS_REVIEW},
     Role.VIEWER: _READ_ALL,
 }
 

@@ -16,7 +16,7 @@ from huey.exceptions import TaskLockedException
 
 from presale_erp.domain.access import SYSTEM
 from presale_erp.jobs.queue import huey, job_cipher, job_database
-from presale_erp.services import fetch, stock
+from presale_erp.services import fetch, review, stock
 from presale_erp.services import jobs as job_service
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,13 @@ def register(queue: Huey) -> Tasks:
         for shop in shops:
             fetch_orders(shop)
         return len(shops)
+
+    @queue.periodic_task(crontab(minute="*"), name="review_orders_every_minute", **retry)
+    def review_orders_every_minute() -> dict:
+        """智能审单 for every paid order waiting for review; orders in their cooling-off time wait a run."""
+        with queue.lock_task("review_orders"):
+            report = review.review_pending(job_database(), job_cipher(), SYSTEM, now=datetime.now(UTC))
+        return report.__dict__
 
     @queue.periodic_task(crontab(minute="*"), name="expire_reservations_every_minute", **retry)
     def expire_reservations_every_minute() -> int:

@@ -20,7 +20,7 @@ from presale_erp.adapters.platforms import PARSERS
 from presale_erp.domain.access import Actor
 from presale_erp.domain.catalog import Platform
 from presale_erp.domain.errors import InvalidRequest, NotFound
-from presale_erp.domain.orders import MalformedOrder, PlatformOrder, newer
+from presale_erp.domain.orders import MalformedOrder, PlatformOrder, PlatformStatus, newer
 
 
 @dataclass
@@ -158,11 +158,14 @@ def store(
     order_repo.update_orders(
         conn,
         [
-            {
-                **_order_row(o, shop_id, cipher, now),
-                "id": existing[o.platform_order_id]["id"],
-                "versions_seen": existing[o.platform_order_id]["versions_seen"] + 1,
-            }
+            _carry_review(
+                {
+                    **_order_row(o, shop_id, cipher, now),
+                    "id": existing[o.platform_order_id]["id"],
+                    "versions_seen": existing[o.platform_order_id]["versions_seen"] + 1,
+                },
+                existing[o.platform_order_id],
+            )
             for o in replacing
         ],
     )
@@ -200,6 +203,33 @@ def store(
     report.unchanged += len(stale_ids)
 
 
+REVIEWED = ("approved", "held", "rejected")
+CHANGES_THAT_MATTER = ("address_index", "phone_index", "buyer_remark", "seller_remark")
+
+
+def _carry_review(row: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+    """A new version keeps its review, unless something a reviewer looked at changed (address, phone, remarks):
+    then it goes back to review, saying why. Orders not yet paid are not reviewed yet."""
+    for column in ("review_status", "risk_score", "review_hits", "review_rules_hit", "reviewed_at", "reviewed_by"):
+        row[column] = stored[column]
+    paid = row["status"] == PlatformStatus.PAID.value
+    changed = [c for c in CHANGES_THAT_MATTER if row[c] != stored[c]]
+    if paid and stored["review_status"] == "none":
+        row["review_status"] = "pending"
+    elif paid and stored["review_status"] in REVIEWED and changed:
+        row["review_status"] = "pending"
+        row["review_hits"] = [
+            {
+                "rule": "changed_after_review",
+                "action": "hold",
+                "weight": 0,
+                "reason": "审核后修改: " + ", ".join(changed) + " changed after review",
+            }
+        ]
+        row["review_rules_hit"] = ",changed_after_review,"
+    return row
+
+
 def _order_row(order: PlatformOrder, shop_id: int, cipher: PiiCipher, now: datetime) -> dict[str, Any]:
     buyer, address = order.buyer, order.buyer.address
     return {
@@ -232,6 +262,12 @@ def _order_row(order: PlatformOrder, shop_id: int, cipher: PiiCipher, now: datet
         "cash_on_delivery": order.cash_on_delivery,
         "mixed_presale": order.mixed,
         "versions_seen": 1,
+        "review_status": "pending" if order.status is PlatformStatus.PAID else "none",
+        "risk_score": 0,
+        "review_hits": None,
+        "review_rules_hit": "",
+        "reviewed_at": None,
+        "reviewed_by": None,
         "first_seen_at": now,
         "updated_at": now,
     }

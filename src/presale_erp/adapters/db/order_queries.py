@@ -20,6 +20,8 @@ def order_page(
     awaiting_balance: bool,
     after_id: int | None,
     limit: int,
+    review_status: str | None = None,
+    rule: str | None = None,
 ) -> list[dict[str, Any]]:
     query = (
         select(orders, shops.c.code.label("shop"), shops.c.platform)
@@ -37,6 +39,10 @@ def order_page(
         query = query.where(orders.c.status == "deposit_paid", orders.c.balance_paid.is_(False))
     if after_id is not None:
         query = query.where(orders.c.id > after_id)
+    if review_status:
+        query = query.where(orders.c.review_status == review_status)
+    if rule:
+        query = query.where(orders.c.review_rules_hit.contains(f",{rule},", autoescape=True))
     return [dict(row) for row in conn.execute(query).mappings()]
 
 

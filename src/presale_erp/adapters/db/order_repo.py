@@ -39,6 +39,16 @@ def lock_existing(conn: Connection, shop_id: int, platform_ids: Sequence[str]) -
                 orders.c.platform_modified_at,
                 orders.c.status,
                 orders.c.versions_seen,
+                orders.c.review_status,
+                orders.c.risk_score,
+                orders.c.review_hits,
+                orders.c.review_rules_hit,
+                orders.c.reviewed_at,
+                orders.c.reviewed_by,
+                orders.c.address_index,
+                orders.c.phone_index,
+                orders.c.buyer_remark,
+                orders.c.seller_remark,
             )
             .where(orders.c.shop_id == shop_id, orders.c.platform_order_id.in_(chunk))
             .order_by(orders.c.id)

@@ -329,6 +329,12 @@ orders = Table(
     Column("cash_on_delivery", Boolean, nullable=False),
     Column("mixed_presale", Boolean, nullable=False),
     Column("versions_seen", Integer, nullable=False),
+    Column("review_status", String(20), nullable=False),  # none | pending | approved | held | rejected
+    Column("risk_score", Integer, nullable=False),
+    Column("review_hits", JSON),  # every rule the order hit: [{rule, reason, action, weight}]
+    Column("review_rules_hit", String(600), nullable=False),  # ",rule,rule," so staff can filter by exception
+    Column("reviewed_at", UtcDateTime),
+    Column("reviewed_by", String(120)),
     Column("first_seen_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("shop_id", "platform_order_id", name="uq_orders_shop_platform_order"),
@@ -337,6 +343,7 @@ orders = Table(
     Index("ix_orders_phone_index", "phone_index"),
     Index("ix_orders_address_index", "address_index"),
     Index("ix_orders_modified", "shop_id", "platform_modified_at"),
+    Index("ix_orders_review", "review_status", "id"),
 )
 
 order_lines = Table(
@@ -410,4 +417,30 @@ shop_fetch = Table(
     Column("last_report", JSON),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("updated_by", String(120), nullable=False),
+)
+
+review_rules = Table(
+    "review_rules",
+    metadata,
+    Column("code", String(40), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("action", String(10), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("weight", Integer, nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(120), nullable=False),
+)
+
+blacklist = Table(
+    "blacklist",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(10), nullable=False),  # buyer | phone | address
+    Column("value_index", String(32), nullable=False),  # blind index: the value itself is not kept
+    Column("label", String(200), nullable=False),  # masked, for people to recognise the entry
+    Column("note", String(300), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(120), nullable=False),
+    UniqueConstraint("kind", "value_index", name="uq_blacklist_kind_value"),
 )

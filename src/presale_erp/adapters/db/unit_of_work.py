@@ -32,7 +32,9 @@ class UnitOfWork:
         try:
             self._tx.commit()
         except IntegrityError as error:
-            raise _conflict(error) from error
+            if _duplicate(error):
+                raise _conflict(error) from error
+            raise
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -44,7 +46,7 @@ class UnitOfWork:
             self.conn.close()
         # Checks before writing give the precise message; these catch what slips between two requests
         # racing for the same id or code (PostgreSQL reports it at the INSERT, SQLite at the commit).
-        if isinstance(exc, IntegrityError):
+        if isinstance(exc, IntegrityError) and _duplicate(exc):
             raise _conflict(exc) from exc
         if isinstance(exc, DataError):
             raise InvalidRequest(
@@ -54,6 +56,12 @@ class UnitOfWork:
     @property
     def dialect(self) -> str:
         return self.conn.dialect.name
+
+
+def _duplicate(error: IntegrityError) -> bool:
+    """A unique key taken by someone else is a conflict; any other broken constraint is a bug, not the user's."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return sqlstate == "23505" or "UNIQUE constraint failed" in str(error.orig)
 
 
 def _conflict(error: IntegrityError) -> Conflict:

@@ -66,6 +66,11 @@ class OrderOut(BaseModel):
     cash_on_delivery: bool
     mixed_presale: bool
     versions_seen: int
+    review_status: str
+    risk_score: int
+    review_hits: list[dict[str, Any]] | None
+    reviewed_at: datetime | None
+    reviewed_by: str | None
     first_seen_at: datetime
     updated_at: datetime
 
@@ -150,6 +155,8 @@ def list_orders(
     status: PlatformStatus | None = None,
     presale_type: PresaleType | None = None,
     awaiting_balance: Annotated[bool, Query(description="待尾款: deposit paid, balance not yet")] = False,
+    review_status: Annotated[str | None, Query(pattern="^(none|pending|approved|held|rejected)$")] = None,
+    rule: Annotated[str | None, Query(max_length=40, description="Held by this rule (exception type)")] = None,
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict:
@@ -161,6 +168,8 @@ def list_orders(
         status=status.value if status else None,
         presale_type=presale_type.value if presale_type else None,
         awaiting_balance=awaiting_balance,
+        review_status=review_status,
+        rule=rule,
         after_id=int(cursor) if cursor else None,
         limit=limit,
     )

@@ -50,12 +50,11 @@ class ReviewOrder:
 
 @dataclass(frozen=True)
 class SkuHistory:
-    """What normal looks like for a SKU: typical units per line and unit price, from past orders."""
+    """What normal looks like for a SKU: how many units buyers take per line, from past orders."""
 
     lines: int
     mean_quantity: float
     max_quantity: int
-    mean_price: Decimal
 
 
 @dataclass

@@ -1,0 +1,191 @@
+"""Review: the stored rule set, the blacklist, the pending batch with its lines, the context in bulk, and the
+verdicts written back. One query per kind of fact per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy.engine import Connection
+
+from presale_erp.adapters.db.tables import (
+    blacklist,
+    order_lines,
+    orders,
+    review_rules,
+    skus,
+    stock_positions,
+)
+from presale_erp.adapters.db.upsert import upsert
+from presale_erp.domain.review.model import SkuHistory
+
+
+def stored_rules(conn: Connection) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(select(review_rules).order_by(review_rules.c.priority)).mappings()]
+
+
+def save_rule(conn: Connection, row: dict[str, Any]) -> None:
+    upsert(conn, review_rules, [row], key=["code"], update=[c for c in row if c != "code"])
+
+
+def pending(conn: Connection, *, after_id: int, limit: int) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in conn.execute(
+            select(
+                orders.c.id,
+                orders.c.shop_id,
+                orders.c.total_amount,
+                orders.c.paid_at,
+                orders.c.province,
+                orders.c.city,
+                orders.c.district,
+                orders.c.street,
+                orders.c.buyer_phone,
+                orders.c.buyer_index,
+                orders.c.phone_index,
+                orders.c.address_index,
+                orders.c.buyer_remark,
+                orders.c.seller_remark,
+                orders.c.review_hits,
+            )
+            .where(orders.c.review_status == "pending", orders.c.status == "paid", orders.c.id > after_id)
+            .order_by(orders.c.id)
+            .limit(limit)
+        ).mappings()
+    ]
+
+
+def lines_of(conn: Connection, order_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    grouped: dict[int, list[dict[str, Any]]] = {i: [] for i in order_ids}
+    for row in conn.execute(
+        select(
+            order_lines.c.order_id,
+            order_lines.c.sku_id,
+            order_lines.c.sku_code,
+            order_lines.c.quantity,
+            order_lines.c.unit_price,
+            order_lines.c.presale,
+        )
+        .where(order_lines.c.order_id.in_(list(order_ids)), order_lines.c.refunded.is_(False))
+        .order_by(order_lines.c.order_id, order_lines.c.line_no)
+    ).mappings():
+        grouped[row["order_id"]].append(dict(row))
+    return grouped
+
+
+def blacklisted(conn: Connection) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {"buyer": set(), "phone": set(), "address": set()}
+    for kind, value in conn.execute(select(blacklist.c.kind, blacklist.c.value_index)):
+        found[kind].add(value)
+    return found
+
+
+def recent_counts(conn: Connection, column, values: set[str], since: datetime) -> dict[str, int]:
+    if not values:
+        return {}
+    return dict(
+        conn.execute(
+            select(column, func.count())
+            .where(column.in_(sorted(values)), orders.c.platform_created_at >= since)
+            .group_by(column)
+        ).all()
+    )
+
+
+def buyer_refund_counts(conn: Connection, buyers: set[str]) -> tuple[dict[str, int], dict[str, int]]:
+    if not buyers:
+        return {}, {}
+    rows = conn.execute(
+        select(orders.c.buyer_index, func.count(), func.sum(case((orders.c.status == "refunded", 1), else_=0)))
+        .where(orders.c.buyer_index.in_(sorted(buyers)))
+        .group_by(orders.c.buyer_index)
+    ).all()
+    return {b: int(n) for b, n, _ in rows}, {b: int(r or 0) for b, _, r in rows}
+
+
+def sku_facts(conn: Connection, sku_ids: set[int]) -> tuple[dict[int, SkuHistory], dict[int, Decimal], dict[int, int]]:
+    if not sku_ids:
+        return {}, {}, {}
+    wanted = sorted(sku_ids)
+    history = {
+        sku: SkuHistory(int(n), float(mean_q or 0), int(max_q or 0))
+        for sku, n, mean_q, max_q in conn.execute(
+            select(
+                order_lines.c.sku_id, func.count(), func.avg(order_lines.c.quantity), func.max(order_lines.c.quantity)
+            )
+            .where(order_lines.c.sku_id.in_(wanted))
+            .group_by(order_lines.c.sku_id)
+        )
+    }
+    costs = {
+        sku: cost
+        for sku, cost in conn.execute(
+            select(skus.c.id, skus.c.unit_cost).where(skus.c.id.in_(wanted), skus.c.unit_cost.is_not(None))
+        )
+    }
+    p = stock_positions.c
+    free = case((p.on_hand > p.reserved, p.on_hand - p.reserved), else_=0)
+    available = {
+        sku: int(total or 0)
+        for sku, total in conn.execute(select(p.sku_id, func.sum(free)).where(p.sku_id.in_(wanted)).group_by(p.sku_id))
+    }
+    return history, costs, available
+
+
+def write_verdicts(conn: Connection, verdicts: list[dict[str, Any]]) -> None:
+    if not verdicts:
+        return
+    statement = (
+        update(orders)
+        .where(orders.c.id == bindparam("k_id"))
+        .values(
+            review_status=bindparam("v_status"),
+            risk_score=bindparam("v_score"),
+            review_hits=bindparam("v_hits"),
+            review_rules_hit=bindparam("v_rules"),
+            reviewed_at=bindparam("v_at"),
+            reviewed_by=bindparam("v_by"),
+        )
+    )
+    conn.execute(
+        statement,
+        [
+            {
+                "k_id": v["id"],
+                "v_status": v["status"],
+                "v_score": v["score"],
+                "v_hits": v["hits"],
+                "v_rules": v["rules"],
+                "v_at": v["at"],
+                "v_by": v["by"],
+            }
+            for v in verdicts
+        ],
+    )
+
+
+def held_orders(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
+    rows = conn.execute(select(orders.c.id, orders.c.review_status).where(orders.c.id.in_(list(ids))).with_for_update())
+    return dict(rows.all())
+
+
+def add_blacklist(conn: Connection, row: dict[str, Any]) -> int:
+    return conn.execute(blacklist.insert().returning(blacklist.c.id), [row]).scalar_one()
+
+
+def blacklist_entries(conn: Connection) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(select(blacklist).order_by(blacklist.c.id)).mappings()]
+
+
+def remove_blacklist(conn: Connection, entry_id: int) -> int:
+    return conn.execute(blacklist.delete().where(blacklist.c.id == entry_id)).rowcount
+
+
+def write_status(conn: Connection, ids: Sequence[int], *, status: str, by: str, at: datetime) -> None:
+    conn.execute(
+        update(orders).where(orders.c.id.in_(list(ids))).values(review_status=status, reviewed_by=by, reviewed_at=at)
+    )

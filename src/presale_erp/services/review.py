@@ -1,0 +1,283 @@
+"""Smart review (智能审单) as a use case: batches of paid orders, context loaded in bulk, rules decided in
+memory, verdicts written in one statement. Held orders wait for staff, who approve or reject them (one by one
+or in bulk); every decision is audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from presale_erp.adapters.crypto import PiiCipher, mask_name, mask_phone
+from presale_erp.adapters.db import audit_repo, review_repo
+from presale_erp.adapters.db.tables import orders
+from presale_erp.adapters.db.unit_of_work import Database
+from presale_erp.domain.access import Actor
+from presale_erp.domain.errors import InvalidRequest, NotFound
+from presale_erp.domain.review.engine import default_settings, review
+from presale_erp.domain.review.model import (
+    Action,
+    Decision,
+    ReviewContext,
+    ReviewLine,
+    ReviewOrder,
+    RuleSetting,
+)
+from presale_erp.domain.review.rules import RULES
+
+# A hold that only says "wait" (cooling-off) is not a person's job: the order stays pending for the next run.
+WAITING_RULES = {"cooling_off"}
+BLACKLIST_KINDS = ("buyer", "phone", "address")
+
+
+@dataclass
+class ReviewReport:
+    reviewed: int = 0
+    approved: int = 0
+    held: int = 0
+    rejected: int = 0
+    waiting: int = 0
+
+
+def rule_settings(db: Database) -> list[RuleSetting]:
+    with db.uow(write=False) as uow:
+        stored = {row["code"]: row for row in review_repo.stored_rules(uow.conn)}
+    settings = []
+    for default in default_settings():
+        row = stored.get(default.code)
+        settings.append(
+            default
+            if row is None
+            else RuleSetting(
+                default.code, row["enabled"], Action(row["action"]), row["priority"], row["weight"], row["params"]
+            )
+        )
+    return settings
+
+
+def update_rule(
+    db: Database,
+    actor: Actor,
+    code: str,
+    *,
+    enabled: bool,
+    action: Action,
+    priority: int,
+    weight: int,
+    params: dict[str, Any],
+    now: datetime,
+) -> RuleSetting:
+    if code not in RULES:
+        raise NotFound(f"No review rule {code}. Rules: {', '.join(RULES)}.")
+    unknown = sorted(set(params) - set(RULES[code][3]))
+    if unknown:
+        raise InvalidRequest(
+            f"Rule {code} has no parameter {', '.join(unknown)}; it takes {', '.join(RULES[code][3]) or 'none'}."
+        )
+    with db.uow() as uow:
+        review_repo.save_rule(
+            uow.conn,
+            {
+                "code": code,
+                "enabled": enabled,
+                "action": action.value,
+                "priority": priority,
+                "weight": weight,
+                "params": params,
+                "updated_at": now,
+                "updated_by": actor.label,
+            },
+        )
+        audit_repo.record(
+            uow.conn,
+            actor=actor.label,
+            action="review_rule.update",
+            entity="review_rule",
+            entity_id=code,
+            at=now,
+            details={"enabled": enabled, "action": action.value, "params": params},
+        )
+        uow.commit()
+    return next(s for s in rule_settings(db) if s.code == code)
+
+
+def review_pending(
+    db: Database, cipher: PiiCipher, actor: Actor, *, now: datetime, batch: int = 2000, window_hours: int = 24
+) -> ReviewReport:
+    settings = rule_settings(db)
+    report = ReviewReport()
+    after_id = 0
+    while True:
+        with db.uow() as uow:
+            rows = review_repo.pending(uow.conn, after_id=after_id, limit=batch)
+            if not rows:
+                return report
+            after_id = rows[-1]["id"]
+            lines = review_repo.lines_of(uow.conn, [r["id"] for r in rows])
+            batch_orders = [_review_order(row, lines[row["id"]], cipher) for row in rows]
+            ctx = _context(uow.conn, batch_orders, now, window_hours)
+            verdicts = []
+            for order, row in zip(batch_orders, rows, strict=True):
+                verdict = review(order, ctx, settings)
+                hits = [
+                    {"rule": h.rule, "reason": h.reason, "action": h.action.value, "weight": h.weight}
+                    for h in verdict.hits
+                ] + [h for h in (row["review_hits"] or []) if h["rule"] == "changed_after_review"]
+                status = _status(verdict.decision, verdict.hits, hits)
+                verdicts.append(
+                    {
+                        "id": order.id,
+                        "status": status,
+                        "score": verdict.risk_score,
+                        "hits": hits,
+                        "rules": "," + ",".join(sorted({h["rule"] for h in hits})) + "," if hits else "",
+                        "at": now,
+                        "by": actor.label,
+                    }
+                )
+                setattr(
+                    report,
+                    status if status != "pending" else "waiting",
+                    getattr(report, status if status != "pending" else "waiting") + 1,
+                )
+            review_repo.write_verdicts(uow.conn, verdicts)
+            uow.commit()
+            report.reviewed += len(rows)
+
+
+def _status(decision: Decision, verdict_hits: list, hits: list[dict[str, Any]]) -> str:
+    if any(h["rule"] == "changed_after_review" for h in hits) and decision is Decision.APPROVED:
+        return "held"  # a person approved the old version; a person looks at the changed one
+    if decision is Decision.HELD and {h.rule for h in verdict_hits if h.action is Action.HOLD} <= WAITING_RULES:
+        return "pending"
+    return decision.value
+
+
+def _review_order(row: dict[str, Any], lines: list[dict[str, Any]], cipher: PiiCipher) -> ReviewOrder:
+    return ReviewOrder(
+        id=row["id"],
+        shop_id=row["shop_id"],
+        total_amount=row["total_amount"],
+        paid_at=row["paid_at"],
+        province=row["province"],
+        city=row["city"],
+        district=row["district"],
+        street=cipher.decrypt(row["street"]),
+        phone=cipher.decrypt(row["buyer_phone"]),
+        buyer_index=row["buyer_index"],
+        phone_index=row["phone_index"],
+        address_index=row["address_index"],
+        buyer_remark=row["buyer_remark"],
+        seller_remark=row["seller_remark"],
+        lines=[
+            ReviewLine(line["sku_id"], line["sku_code"], line["quantity"], line["unit_price"], line["presale"])
+            for line in lines
+        ],
+    )
+
+
+def _context(conn, batch: list[ReviewOrder], now: datetime, window_hours: int) -> ReviewContext:
+    since = now - timedelta(hours=window_hours)
+    black = review_repo.blacklisted(conn)
+    buyer_orders, buyer_refunds = review_repo.buyer_refund_counts(conn, {o.buyer_index for o in batch if o.buyer_index})
+    history, costs, available = review_repo.sku_facts(
+        conn, {line.sku_id for o in batch for line in o.lines if line.sku_id is not None}
+    )
+    return ReviewContext(
+        now=now,
+        blacklisted_buyers=black["buyer"],
+        blacklisted_phones=black["phone"],
+        blacklisted_addresses=black["address"],
+        recent_orders_by_phone=review_repo.recent_counts(
+            conn, orders.c.phone_index, {o.phone_index for o in batch if o.phone_index}, since
+        ),
+        recent_orders_by_address=review_repo.recent_counts(
+            conn, orders.c.address_index, {o.address_index for o in batch if o.address_index}, since
+        ),
+        buyer_orders=buyer_orders,
+        buyer_refunds=buyer_refunds,
+        sku_history=history,
+        sku_unit_cost=costs,
+        sku_available=available,
+    )
+
+
+def decide(db: Database, actor: Actor, order_ids: list[int], *, approve: bool, note: str, now: datetime) -> int:
+    """Staff's decision on held orders, all or none; an order that is not held is refused, saying which."""
+    if not order_ids:
+        raise InvalidRequest("Name at least one order.")
+    with db.uow() as uow:
+        found = review_repo.held_orders(uow.conn, sorted(set(order_ids)))
+        missing = sorted(set(order_ids) - found.keys())
+        if missing:
+            raise NotFound(f"No order with id {', '.join(map(str, missing[:10]))}.")
+        not_held = sorted(i for i, status in found.items() if status != "held")
+        if not_held:
+            raise InvalidRequest(f"Only held orders can be decided; not held: {', '.join(map(str, not_held[:10]))}.")
+        status = "approved" if approve else "rejected"
+        review_repo.write_status(uow.conn, sorted(found), status=status, by=actor.label, at=now)
+        audit_repo.record_many(
+            uow.conn,
+            [
+                {
+                    "actor": actor.label,
+                    "action": f"order.review.{status}",
+                    "entity": "order",
+                    "entity_id": str(i),
+                    "at": now,
+                    "details": {"note": note},
+                }
+                for i in sorted(found)
+            ],
+        )
+        uow.commit()
+    return len(found)
+
+
+def add_to_blacklist(
+    db: Database, cipher: PiiCipher, actor: Actor, *, kind: str, value: str, note: str, now: datetime
+) -> dict[str, Any]:
+    if kind not in BLACKLIST_KINDS:
+        raise InvalidRequest(f"kind must be one of {', '.join(BLACKLIST_KINDS)}.")
+    index = cipher.blind_index(value)
+    if not index:
+        raise InvalidRequest("The value to blacklist is empty.")
+    label = mask_phone(value) if kind == "phone" else mask_name(value) if kind == "buyer" else value[:6] + "…"
+    with db.uow() as uow:
+        entry_id = review_repo.add_blacklist(
+            uow.conn,
+            {
+                "kind": kind,
+                "value_index": index,
+                "label": label,
+                "note": note,
+                "created_at": now,
+                "created_by": actor.label,
+            },
+        )
+        audit_repo.record(
+            uow.conn,
+            actor=actor.label,
+            action="blacklist.add",
+            entity="blacklist",
+            entity_id=str(entry_id),
+            at=now,
+            details={"kind": kind, "label": label},
+        )
+        uow.commit()
+    return {"id": entry_id, "kind": kind, "label": label, "note": note, "created_at": now, "created_by": actor.label}
+
+
+def blacklist(db: Database) -> list[dict[str, Any]]:
+    with db.uow(write=False) as uow:
+        return [{k: v for k, v in e.items() if k != "value_index"} for e in review_repo.blacklist_entries(uow.conn)]
+
+
+def remove_from_blacklist(db: Database, actor: Actor, entry_id: int, *, now: datetime) -> None:
+    with db.uow() as uow:
+        if review_repo.remove_blacklist(uow.conn, entry_id) == 0:
+            raise NotFound(f"No blacklist entry {entry_id}.")
+        audit_repo.record(
+            uow.conn, actor=actor.label, action="blacklist.remove", entity="blacklist", entity_id=str(entry_id), at=now
+        )
+        uow.commit()
