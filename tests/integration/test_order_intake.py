@@ -207,7 +207,7 @@ def test_ten_thousand_orders_from_five_platforms_each_delivered_twice_out_of_ord
         final[order_id] = stages[-1]
         deliveries[platform] += [*versions, rng.choice(versions)]
         if n % 500 == 0:  # a damaged copy now and then: a list that is not a list, or no order at all
-            damaged = versions[0] | {"line_items": 1} if platform is Platform.SHOPIFY else {"garbage": True}
+            damaged = versions[0] | {"line_items": 1} if platform is Platform.SHOPIFY else {"garbage": n}
             deliveries[platform].append(damaged)
             broken += 1
     for platform in platforms:

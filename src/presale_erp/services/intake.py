@@ -141,7 +141,7 @@ def store(
     report.unchanged += len(parsed) - len(newest)
     existing = order_repo.lock_existing(conn, shop_id, list(newest))
     fresh = [o for pid, o in newest.items() if pid not in existing]
-    created = order_repo.insert_new(conn, [_order_row(o, shop_id, cipher, now) for o in fresh])
+    created = order_repo.insert_new(conn, [_order_row(o, shop_id, cipher, now) for o in fresh], now)
     raced = [o for o in fresh if o.platform_order_id not in created]
     if raced:  # inserted by a concurrent intake between our look and our insert: compare versions instead
         existing.update(order_repo.lock_existing(conn, shop_id, [o.platform_order_id for o in raced]))

@@ -14,7 +14,7 @@ from presale_erp.adapters.db.tables import orders
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.domain.access import Actor
 from presale_erp.domain.errors import InvalidRequest, NotFound
-from presale_erp.domain.review.engine import default_settings, review
+from presale_erp.domain.review.engine import compile_settings, default_settings, review
 from presale_erp.domain.review.model import (
     Action,
     Decision,
@@ -104,7 +104,7 @@ def update_rule(
 def review_pending(
     db: Database, cipher: PiiCipher, actor: Actor, *, now: datetime, batch: int = 2000, window_hours: int = 24
 ) -> ReviewReport:
-    settings = rule_settings(db)
+    settings = compile_settings(rule_settings(db))
     report = ReviewReport()
     after_id = 0
     while True:

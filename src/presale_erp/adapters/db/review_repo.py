@@ -8,9 +8,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.engine import Connection
 
+from presale_erp.adapters.db import bulk
 from presale_erp.adapters.db.tables import (
     blacklist,
     order_lines,
@@ -137,34 +138,22 @@ def sku_facts(conn: Connection, sku_ids: set[int]) -> tuple[dict[int, SkuHistory
 
 
 def write_verdicts(conn: Connection, verdicts: list[dict[str, Any]]) -> None:
-    if not verdicts:
-        return
-    statement = (
-        update(orders)
-        .where(orders.c.id == bindparam("k_id"))
-        .values(
-            review_status=bindparam("v_status"),
-            risk_score=bindparam("v_score"),
-            review_hits=bindparam("v_hits"),
-            review_rules_hit=bindparam("v_rules"),
-            reviewed_at=bindparam("v_at"),
-            reviewed_by=bindparam("v_by"),
-        )
-    )
-    conn.execute(
-        statement,
+    bulk.update_by_key(
+        conn,
+        orders,
         [
             {
-                "k_id": v["id"],
-                "v_status": v["status"],
-                "v_score": v["score"],
-                "v_hits": v["hits"],
-                "v_rules": v["rules"],
-                "v_at": v["at"],
-                "v_by": v["by"],
+                "review_status": v["status"],
+                "risk_score": v["score"],
+                "review_hits": v["hits"],
+                "review_rules_hit": v["rules"],
+                "reviewed_at": v["at"],
+                "reviewed_by": v["by"],
+                "id": v["id"],
             }
             for v in verdicts
         ],
+        key="id",
     )
 
 

@@ -90,8 +90,11 @@ class Fields:
             if required:
                 raise MalformedOrder(f"{self._where(name)} is missing")
             return None
+        text = str(value)
         try:
-            return datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA).astimezone(UTC)
+            if len(text) != 19:  # exactly 'yyyy-MM-dd HH:mm:ss'; fromisoformat alone would take other shapes
+                raise ValueError(text)
+            return datetime.fromisoformat(text).replace(tzinfo=CHINA).astimezone(UTC)
         except ValueError as exc:
             raise MalformedOrder(f"{self._where(name)} should be 'yyyy-MM-dd HH:mm:ss', not {value!r}") from exc
 

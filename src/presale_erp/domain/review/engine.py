@@ -11,7 +11,7 @@ from presale_erp.domain.review.model import (
     RuleSetting,
     Verdict,
 )
-from presale_erp.domain.review.rules import RULES
+from presale_erp.domain.review.rules import RULES, Check
 
 
 def default_settings() -> list[RuleSetting]:
@@ -21,14 +21,23 @@ def default_settings() -> list[RuleSetting]:
     ]
 
 
-def review(order: ReviewOrder, ctx: ReviewContext, settings: list[RuleSetting]) -> Verdict:
+Compiled = list[tuple[str, Check, dict, Action, int]]
+
+
+def compile_settings(settings: list[RuleSetting]) -> Compiled:
+    """Once per batch: the enabled rules in priority order, each with its parameters merged over the defaults."""
+    return [
+        (s.code, RULES[s.code][0], RULES[s.code][3] | s.params, s.action, s.weight)
+        for s in sorted(settings, key=lambda s: s.priority)
+        if s.enabled
+    ]
+
+
+def review(order: ReviewOrder, ctx: ReviewContext, settings: list[RuleSetting] | Compiled) -> Verdict:
+    compiled = compile_settings(settings) if settings and isinstance(settings[0], RuleSetting) else settings
     hits: list[Hit] = []
-    for setting in sorted(settings, key=lambda s: s.priority):
-        if not setting.enabled:
-            continue
-        check = RULES[setting.code][0]
-        params = RULES[setting.code][3] | setting.params
-        hits.extend(Hit(setting.code, reason, setting.action, setting.weight) for reason in check(order, ctx, params))
+    for code, check, params, action, weight in compiled:
+        hits.extend(Hit(code, reason, action, weight) for reason in check(order, ctx, params))
     actions = {hit.action for hit in hits}
     decision = (
         Decision.REJECTED

@@ -132,7 +132,9 @@ def line_count_range(order: ReviewOrder, ctx: ReviewContext, params: dict) -> li
 
 
 def sku_deny_list(order: ReviewOrder, ctx: ReviewContext, params: dict) -> list[str]:
-    denied = set(params.get("skus", []))
+    denied = params.get("skus")
+    if not denied:
+        return []
     return [f"禁发商品: {line.sku_code}" for line in order.lines if line.sku_code in denied]
 
 
