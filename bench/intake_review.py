@@ -110,7 +110,7 @@ def floor_path(db: Database, batches: dict[Platform, list[dict]], batch: int) ->
     prepared = []
     next_id = 0
     for platform, bodies in batches.items():
-        parsed, _ = parse_all(platform, bodies)
+        parsed = [item.order for item in parse_all(platform, bodies)[0]]
         shop_id = shop_ids[f"S-{platform.value}"]
         for start in range(0, len(parsed), batch):
             chunk = parsed[start : start + batch]

@@ -222,3 +222,16 @@ def test_ten_thousand_orders_from_five_platforms_each_delivered_twice_out_of_ord
     with db.uow(write=False) as uow:
         statuses = dict(uow.conn.execute(select(orders.c.platform_order_id, orders.c.status)).all())
     assert statuses == final
+
+
+def test_a_newer_version_with_an_impossible_status_change_is_kept_aside_not_applied(db):
+    code = shop(db)
+    push(db, code, payloads.taobao(sample("1001", stage="shipped")))
+
+    report = push(db, code, payloads.taobao(sample("1001", stage="unpaid", modified=NOW + timedelta(hours=1))))
+
+    assert (report.updated, report.dead_lettered) == (0, 1)
+    assert stored(db, "1001")["status"] == "shipped"
+    with db.uow(write=False) as uow:
+        reason = uow.conn.execute(select(dead_letters.c.reason)).scalar_one()
+    assert "illegal transition from 'shipped' to 'awaiting_payment'" in reason

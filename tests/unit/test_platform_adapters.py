@@ -174,3 +174,27 @@ def test_a_malformed_payload_is_refused_with_a_reason_naming_the_field(platform:
 def test_a_payload_that_is_not_an_object_is_refused(platform: Platform):
     with pytest.raises(MalformedOrder, match="should be a JSON object"):
         PARSERS[platform]([1, 2, 3])  # type: ignore[arg-type]
+
+
+T = PlatformStatus
+TRANSITIONS = [
+    (T.DEPOSIT_PAID, T.PAID, True),
+    (T.DEPOSIT_PAID, T.SHIPPED, True),  # the paid version was never seen: forward is fine
+    (T.AWAITING_PAYMENT, T.CANCELLED, True),
+    (T.PAID, T.HOLD, True),
+    (T.HOLD, T.PAID, True),
+    (T.COMPLETED, T.REFUNDED, True),
+    (T.SHIPPED, T.PAID, False),
+    (T.SHIPPED, T.AWAITING_PAYMENT, False),
+    (T.CANCELLED, T.PAID, False),
+    (T.REFUNDED, T.SHIPPED, False),
+    (T.COMPLETED, T.CANCELLED, False),
+    (T.SHIPPED, T.HOLD, False),
+]
+
+
+@pytest.mark.parametrize(("before", "after", "allowed"), TRANSITIONS, ids=[f"{a}->{b}" for a, b, _ in TRANSITIONS])
+def test_which_status_changes_a_newer_version_may_bring(before, after, allowed):
+    from presale_erp.domain.orders import transition_allowed
+
+    assert transition_allowed(before, after) is allowed

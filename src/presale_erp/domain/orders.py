@@ -53,6 +53,44 @@ STATUS_NAMES_ZH: dict[PlatformStatus, str] = {
 }
 
 
+_S = PlatformStatus
+# The order's path on the platform. Intake may miss versions in between (it keeps only the newest it sees), so
+# any move forward along the path is accepted; a move back is refused, and nothing leaves a closed order except
+# a refund after completion. HOLD can come and go before shipping. A refused version is kept on the dead-letter
+# list with the reason, never silently applied.
+PATH_RANK = {
+    _S.AWAITING_PAYMENT: 0,
+    _S.DEPOSIT_PAID: 1,
+    _S.PAID: 2,
+    _S.PARTLY_SHIPPED: 3,
+    _S.SHIPPED: 4,
+    _S.COMPLETED: 5,
+}
+CLOSED = {_S.CANCELLED, _S.REFUNDED}
+
+
+def transition_allowed(from_status: PlatformStatus, to_status: PlatformStatus) -> bool:
+    if from_status is to_status:
+        return True
+    if from_status in CLOSED:
+        return False
+    if to_status in CLOSED:
+        return from_status is not _S.COMPLETED or to_status is _S.REFUNDED
+    if to_status is _S.HOLD:
+        return PATH_RANK[from_status] < PATH_RANK[_S.SHIPPED]
+    if from_status is _S.HOLD:
+        return True
+    return PATH_RANK[to_status] > PATH_RANK[from_status]
+
+
+def check_transition(platform_order_id: str, from_status: str, to_status: PlatformStatus) -> None:
+    if not transition_allowed(PlatformStatus(from_status), to_status):
+        raise MalformedOrder(
+            f"order {platform_order_id}: illegal transition from '{from_status}' to '{to_status.value}'; "
+            "the version is kept for a person to look at"
+        )
+
+
 class PresaleType(StrEnum):
     NONE = "none"  # 现货
     DEPOSIT = "deposit"  # 定金预售

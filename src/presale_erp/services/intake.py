@@ -20,7 +20,7 @@ from presale_erp.adapters.platforms import PARSERS
 from presale_erp.domain.access import Actor
 from presale_erp.domain.catalog import Platform
 from presale_erp.domain.errors import InvalidRequest, NotFound
-from presale_erp.domain.orders import MalformedOrder, PlatformOrder, PlatformStatus, newer
+from presale_erp.domain.orders import MalformedOrder, PlatformOrder, PlatformStatus, check_transition, newer
 
 
 @dataclass
@@ -47,18 +47,26 @@ class Rejected:
     reason: str
 
 
-def parse_all(platform: Platform, payloads: list[Any]) -> tuple[list[PlatformOrder], list[Rejected]]:
+@dataclass(frozen=True)
+class Parsed:
+    """An order and the payload it came from (原始单), so a version refused later is still kept whole."""
+
+    order: PlatformOrder
+    raw: Any
+
+
+def parse_all(platform: Platform, payloads: list[Any]) -> tuple[list[Parsed], list[Rejected]]:
     parser = PARSERS.get(platform)
     if parser is None:
         raise InvalidRequest(f"There is no order adapter for {platform.value} yet.")
-    good: list[PlatformOrder] = []
+    good: list[Parsed] = []
     bad: list[Rejected] = []
     for payload in payloads:
         if isinstance(payload, Undecodable):
             bad.append(Rejected(payload.raw, f"not JSON: {payload.error}"))
             continue
         try:
-            good.append(parser(payload))
+            good.append(Parsed(parser(payload), payload))
         except MalformedOrder as refused:
             bad.append(Rejected(_raw(payload), refused.detail))
         except (ArithmeticError, ValueError, TypeError) as broken:  # anything an adapter did not foresee
@@ -91,7 +99,7 @@ def intake(
     good, bad = parse_all(Platform(shop_row["platform"]), payloads)
     report = IntakeReport(received=len(payloads))
     with db.uow() as uow:
-        store(uow.conn, cipher, shop_row["id"], good, source=source, now=now, report=report)
+        bad += store(uow.conn, cipher, shop_row["id"], good, source=source, now=now, report=report)
         report.dead_letter_ids = order_repo.insert_dead_letters(
             uow.conn,
             [
@@ -126,18 +134,22 @@ def store(
     conn,
     cipher: PiiCipher,
     shop_id: int,
-    parsed: list[PlatformOrder],
+    parsed: list[Parsed],
     *,
     source: str,
     now: datetime,
     report: IntakeReport,
-) -> None:
-    """Upsert the batch: new orders inserted, newer versions replace older ones, the rest change nothing."""
+) -> list[Rejected]:
+    """Upsert the batch: new orders inserted, newer versions replace older ones, the rest change nothing.
+    Returns the versions refused for an illegal status change, for the dead-letter list."""
     newest: dict[str, PlatformOrder] = {}
-    for order in parsed:  # the same order twice in one batch: keep its newest version
+    raw_of: dict[str, Any] = {}
+    for item in parsed:  # the same order twice in one batch: keep its newest version
+        order = item.order
         kept = newest.get(order.platform_order_id)
         if kept is None or newer(order.modified_at, kept.modified_at):
             newest[order.platform_order_id] = order
+            raw_of[order.platform_order_id] = item.raw
     report.unchanged += len(parsed) - len(newest)
     existing = order_repo.lock_existing(conn, shop_id, list(newest))
     fresh = [o for pid, o in newest.items() if pid not in existing]
@@ -145,16 +157,20 @@ def store(
     raced = [o for o in fresh if o.platform_order_id not in created]
     if raced:  # inserted by a concurrent intake between our look and our insert: compare versions instead
         existing.update(order_repo.lock_existing(conn, shop_id, [o.platform_order_id for o in raced]))
-    replacing = [
+    candidates = [
         o
         for pid, o in newest.items()
         if pid in existing and newer(o.modified_at, existing[pid]["platform_modified_at"])
     ]
-    stale_ids = [
-        existing[pid]["id"]
-        for pid, o in newest.items()
-        if pid in existing and o not in replacing and pid not in created
-    ]
+    replacing, refused = [], []
+    for o in candidates:
+        try:
+            check_transition(o.platform_order_id, existing[o.platform_order_id]["status"], o.status)
+            replacing.append(o)
+        except MalformedOrder as illegal:
+            refused.append(Rejected(_raw(raw_of[o.platform_order_id]), illegal.detail))
+    handled = {o.platform_order_id for o in candidates}  # replaced, or refused and dead-lettered
+    stale_ids = [existing[pid]["id"] for pid in newest if pid in existing and pid not in handled and pid not in created]
     order_repo.update_orders(
         conn,
         [
@@ -201,6 +217,7 @@ def store(
     report.created += len(created)
     report.updated += len(replacing)
     report.unchanged += len(stale_ids)
+    return refused
 
 
 REVIEWED = ("approved", "held", "rejected")
@@ -320,7 +337,11 @@ def retry_dead_letter(
             uow.commit()
             return {"id": letter_id, "status": "open", "reason": reason}
         report = IntakeReport(received=1)
-        store(conn, cipher, shop_row["id"], good, source=letter["source"], now=now, report=report)
+        refused = store(conn, cipher, shop_row["id"], good, source=letter["source"], now=now, report=report)
+        if refused:
+            order_repo.note_failed_retry(conn, letter_id, reason=refused[0].reason[:1000], payload=raw)
+            uow.commit()
+            return {"id": letter_id, "status": "open", "reason": refused[0].reason}
         order_repo.close_dead_letter(conn, letter_id, status="resolved", by=actor.label, at=now)
         audit_repo.record(
             conn,
@@ -329,10 +350,15 @@ def retry_dead_letter(
             entity="dead_letter",
             entity_id=str(letter_id),
             at=now,
-            details={"order": good[0].platform_order_id},
+            details={"order": good[0].order.platform_order_id},
         )
         uow.commit()
-        return {"id": letter_id, "status": "resolved", "reason": letter["reason"], "order": good[0].platform_order_id}
+        return {
+            "id": letter_id,
+            "status": "resolved",
+            "reason": letter["reason"],
+            "order": good[0].order.platform_order_id,
+        }
 
 
 def discard_dead_letter(db: Database, actor: Actor, letter_id: int, *, now: datetime) -> dict[str, Any]:
