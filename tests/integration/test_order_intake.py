@@ -235,3 +235,36 @@ def test_a_newer_version_with_an_impossible_status_change_is_kept_aside_not_appl
     with db.uow(write=False) as uow:
         reason = uow.conn.execute(select(dead_letters.c.reason)).scalar_one()
     assert "illegal transition from 'shipped' to 'awaiting_payment'" in reason
+
+
+def test_a_paid_presale_order_waits_in_the_pre_order_queue_until_date_and_stock_allow(db):
+    from presale_erp.services import preorders
+
+    builders.stocked(db, 0, sku_code="TEA-LJ-250G")
+    code = shop(db)
+    ship_from = NOW + timedelta(days=2)
+    push(
+        db,
+        code,
+        payloads.taobao(
+            sample(
+                "1001",
+                stage="paid",
+                presale="deposit",
+                deposit=Decimal("50.00"),
+                ship_by=ship_from,
+                lines=[SimLine("TEA-LJ-250G", 2, Decimal("398.00"))],
+            )
+        ),
+    )
+    assert stored(db, "1001")["preorder_status"] == "waiting"
+
+    early = preorders.activate_due(db, SYSTEM, now=NOW + timedelta(days=1))
+    on_date_no_stock = preorders.activate_due(db, SYSTEM, now=ship_from + timedelta(hours=1))
+    reason = stored(db, "1001")["preorder_reason"]
+    builders.receive(db, "TEA-LJ-250G", "HZ", 5)
+    with_stock = preorders.activate_due(db, SYSTEM, now=ship_from + timedelta(hours=2))
+
+    assert (early.activated, on_date_no_stock.activated, with_stock.activated) == (0, 0, 1)
+    assert reason == "缺货 (stock short): TEA-LJ-250G wanted 2, 0 free"
+    assert stored(db, "1001")["preorder_status"] == "activated"

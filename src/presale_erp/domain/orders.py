@@ -196,3 +196,49 @@ class PlatformOrder:
 def newer(incoming_modified_at: datetime, stored_modified_at: datetime | None) -> bool:
     """Intake keeps a version only if it is newer than what is stored: redelivery and late copies are no-ops."""
     return stored_modified_at is None or incoming_modified_at > stored_modified_at
+
+
+def planned_ship_at(order: PlatformOrder) -> datetime | None:
+    """计划发货时间: when the last presale line may ship."""
+    dates = [line.planned_ship_at for line in order.lines if line.presale and line.planned_ship_at]
+    return max(dates) if dates else None
+
+
+def waits_as_pre_order(order: PlatformOrder, now: datetime) -> bool:
+    """预订单: paid, but presale goods that may not ship before their planned date."""
+    planned = planned_ship_at(order)
+    return order.status is PlatformStatus.PAID and planned is not None and planned > now
+
+
+@dataclass(frozen=True)
+class PreOrder:
+    id: int
+    planned_ship_at: datetime | None
+    paid_at: datetime | None
+    wanted: dict[int, int]  # sku id -> units of its presale lines
+
+
+def activate(
+    pre_orders: list[PreOrder], free_stock: dict[int, int], now: datetime, codes: dict[int, str]
+) -> dict[int, str]:
+    """Which waiting pre-orders may go now: the ship date has come and the shelves hold their goods.
+    Earliest payers first, each taking from what is left. Returns id -> "" (activated) or the reason it waits."""
+    left = dict(free_stock)
+    outcome: dict[int, str] = {}
+    far_past = datetime.min.replace(tzinfo=now.tzinfo)
+    for pre in sorted(pre_orders, key=lambda p: (p.paid_at or far_past, p.id)):
+        if pre.planned_ship_at and pre.planned_ship_at > now:
+            outcome[pre.id] = f"计划发货 {pre.planned_ship_at:%Y-%m-%d %H:%M} 未到 (planned ship date not reached)"
+            continue
+        short = [
+            f"{codes.get(sku, sku)} wanted {units}, {left.get(sku, 0)} free"
+            for sku, units in sorted(pre.wanted.items())
+            if units > left.get(sku, 0)
+        ]
+        if short:
+            outcome[pre.id] = "缺货 (stock short): " + "; ".join(short)
+            continue
+        for sku, units in pre.wanted.items():
+            left[sku] = left.get(sku, 0) - units
+        outcome[pre.id] = ""
+    return outcome

@@ -16,7 +16,7 @@ from huey.exceptions import TaskLockedException
 
 from presale_erp.domain.access import SYSTEM
 from presale_erp.jobs.queue import huey, job_cipher, job_database
-from presale_erp.services import fetch, review, stock
+from presale_erp.services import fetch, preorders, review, stock
 from presale_erp.services import jobs as job_service
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,12 @@ def register(queue: Huey) -> Tasks:
         for shop in shops:
             fetch_orders(shop)
         return len(shops)
+
+    @queue.periodic_task(crontab(minute="*/5"), name="activate_pre_orders", **retry)
+    def activate_pre_orders() -> dict:
+        """预订单 whose planned ship date has come and whose goods are on the shelves go on to review."""
+        with queue.lock_task("activate_pre_orders"):
+            return preorders.activate_due(job_database(), SYSTEM, now=datetime.now(UTC)).__dict__
 
     @queue.periodic_task(crontab(minute="*"), name="review_orders_every_minute", **retry)
     def review_orders_every_minute() -> dict:

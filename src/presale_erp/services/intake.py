@@ -20,7 +20,15 @@ from presale_erp.adapters.platforms import PARSERS
 from presale_erp.domain.access import Actor
 from presale_erp.domain.catalog import Platform
 from presale_erp.domain.errors import InvalidRequest, NotFound
-from presale_erp.domain.orders import MalformedOrder, PlatformOrder, PlatformStatus, check_transition, newer
+from presale_erp.domain.orders import (
+    MalformedOrder,
+    PlatformOrder,
+    PlatformStatus,
+    check_transition,
+    newer,
+    planned_ship_at,
+    waits_as_pre_order,
+)
 
 
 @dataclass
@@ -227,6 +235,9 @@ CHANGES_THAT_MATTER = ("address_index", "phone_index", "buyer_remark", "seller_r
 def _carry_review(row: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
     """A new version keeps its review, unless something a reviewer looked at changed (address, phone, remarks):
     then it goes back to review, saying why. Orders not yet paid are not reviewed yet."""
+    if stored["preorder_status"] != "none":  # once a pre-order, it stays in (or has left) the queue its own way
+        for column in ("preorder_status", "preorder_reason", "activated_at"):
+            row[column] = stored[column]
     for column in ("review_status", "risk_score", "review_hits", "review_rules_hit", "reviewed_at", "reviewed_by"):
         row[column] = stored[column]
     paid = row["status"] == PlatformStatus.PAID.value
@@ -279,6 +290,12 @@ def _order_row(order: PlatformOrder, shop_id: int, cipher: PiiCipher, now: datet
         "cash_on_delivery": order.cash_on_delivery,
         "mixed_presale": order.mixed,
         "versions_seen": 1,
+        "preorder_status": "waiting" if waits_as_pre_order(order, now) else "none",
+        "planned_ship_at": planned_ship_at(order),
+        "preorder_reason": "计划发货时间未到 (waiting for the planned ship date)"
+        if waits_as_pre_order(order, now)
+        else "",
+        "activated_at": None,
         "review_status": "pending" if order.status is PlatformStatus.PAID else "none",
         "risk_score": 0,
         "review_hits": None,

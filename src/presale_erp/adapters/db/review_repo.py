@@ -53,7 +53,12 @@ def pending(conn: Connection, *, after_id: int, limit: int) -> list[dict[str, An
                 orders.c.seller_remark,
                 orders.c.review_hits,
             )
-            .where(orders.c.review_status == "pending", orders.c.status == "paid", orders.c.id > after_id)
+            .where(
+                orders.c.review_status == "pending",
+                orders.c.status == "paid",
+                orders.c.id > after_id,
+                orders.c.preorder_status != "waiting",
+            )
             .order_by(orders.c.id)
             .limit(limit)
         ).mappings()

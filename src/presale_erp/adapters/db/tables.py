@@ -329,6 +329,10 @@ orders = Table(
     Column("cash_on_delivery", Boolean, nullable=False),
     Column("mixed_presale", Boolean, nullable=False),
     Column("versions_seen", Integer, nullable=False),
+    Column("preorder_status", String(20), nullable=False),  # none | waiting (预订单) | activated
+    Column("planned_ship_at", UtcDateTime),  # 计划发货时间: the latest planned date of its presale lines
+    Column("preorder_reason", String(300), nullable=False),  # why a waiting pre-order cannot go yet
+    Column("activated_at", UtcDateTime),
     Column("review_status", String(20), nullable=False),  # none | pending | approved | held | rejected
     Column("risk_score", Integer, nullable=False),
     Column("review_hits", JSON),  # every rule the order hit: [{rule, reason, action, weight}]
@@ -344,6 +348,7 @@ orders = Table(
     Index("ix_orders_address_index", "address_index"),
     Index("ix_orders_modified", "shop_id", "platform_modified_at"),
     Index("ix_orders_review", "review_status", "id"),
+    Index("ix_orders_preorder", "preorder_status", "planned_ship_at"),
 )
 
 order_lines = Table(

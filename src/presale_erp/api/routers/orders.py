@@ -66,6 +66,10 @@ class OrderOut(BaseModel):
     cash_on_delivery: bool
     mixed_presale: bool
     versions_seen: int
+    preorder_status: str
+    planned_ship_at: datetime | None
+    preorder_reason: str
+    activated_at: datetime | None
     review_status: str
     risk_score: int
     review_hits: list[dict[str, Any]] | None

@@ -1,8 +1,8 @@
-"""orders: platform orders, lines, events, dead letters, fetch settings, review
+"""orders: platform orders, lines, events, dead letters, fetch settings, review, pre-orders
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-25 13:54:35.003845
+Create Date: 2026-11-25 14:07:22.946848
 """
 
 from __future__ import annotations
@@ -96,6 +96,10 @@ def upgrade() -> None:
         sa.Column("cash_on_delivery", sa.Boolean(), nullable=False),
         sa.Column("mixed_presale", sa.Boolean(), nullable=False),
         sa.Column("versions_seen", sa.Integer(), nullable=False),
+        sa.Column("preorder_status", sa.String(length=20), nullable=False),
+        sa.Column("planned_ship_at", presale_erp.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("preorder_reason", sa.String(length=300), nullable=False),
+        sa.Column("activated_at", presale_erp.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("review_status", sa.String(length=20), nullable=False),
         sa.Column("risk_score", sa.Integer(), nullable=False),
         sa.Column("review_hits", sa.JSON(), nullable=True),
@@ -112,6 +116,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_orders_address_index", ["address_index"], unique=False)
         batch_op.create_index("ix_orders_modified", ["shop_id", "platform_modified_at"], unique=False)
         batch_op.create_index("ix_orders_phone_index", ["phone_index"], unique=False)
+        batch_op.create_index("ix_orders_preorder", ["preorder_status", "planned_ship_at"], unique=False)
         batch_op.create_index("ix_orders_review", ["review_status", "id"], unique=False)
         batch_op.create_index("ix_orders_shop_status", ["shop_id", "status"], unique=False)
         batch_op.create_index("ix_orders_status_ship_by", ["status", "latest_ship_at"], unique=False)
@@ -196,6 +201,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_orders_status_ship_by")
         batch_op.drop_index("ix_orders_shop_status")
         batch_op.drop_index("ix_orders_review")
+        batch_op.drop_index("ix_orders_preorder")
         batch_op.drop_index("ix_orders_phone_index")
         batch_op.drop_index("ix_orders_modified")
         batch_op.drop_index("ix_orders_address_index")
