@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -299,6 +300,34 @@ def orders_fetch(shop: Annotated[str, typer.Argument(help="Shop code")]) -> None
         f"[green]{shop}[/]: {report.pages} pages, {report.received} received, {report.created} new, "
         f"{report.updated} updated, {report.unchanged} unchanged, {report.dead_lettered} dead letters"
     )
+
+
+@orders_app.command("import")
+def orders_import(
+    shop: Annotated[str, typer.Argument(help="Offline shop code")],
+    file: Annotated[
+        Path, typer.Argument(help="Excel (.xlsx) or CSV, one row per order line", exists=True, dir_okay=False)
+    ],
+) -> None:
+    """Import offline orders (订单号, 下单时间, 商家编码, 数量, 单价, 收货人, 手机, 省, 市, 区, 地址, ...)."""
+    from presale_erp.domain.access import SYSTEM
+    from presale_erp.domain.errors import DomainError
+    from presale_erp.services import intake
+
+    _require_migrated()
+    db = _database()
+    try:
+        report = intake.import_file(db, _cipher(), SYSTEM, shop, file, now=datetime.now(UTC))
+    except DomainError as exc:
+        raise _fail(exc.detail) from exc
+    finally:
+        db.dispose()
+    console.print(
+        f"[green]{file.name}[/]: {report.received} orders, {report.created} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.dead_lettered} dead letters"
+    )
+    if report.dead_lettered:
+        console.print("see them with: presale-erp orders dead-letters --shop " + shop)
 
 
 @orders_app.command("dead-letters")

@@ -117,8 +117,19 @@ def test_the_demo_ledger_balances(seeded: Path):
             {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"},
             "cannot reach the database",
         ),
+        (("orders", "import", "NOPE", "pyproject.toml"), {}, "No shop with code NOPE"),
+        (("orders", "import", "TB-WESTLAKE", "pyproject.toml"), {}, "into an offline shop"),
+        (("orders", "retry", "999"), {}, "No dead letter 999"),
     ],
-    ids=["unknown role", "short password", "existing user", "unreachable database"],
+    ids=[
+        "unknown role",
+        "short password",
+        "existing user",
+        "unreachable database",
+        "unknown shop",
+        "platform shop",
+        "unknown dead letter",
+    ],
 )
 def test_operator_mistakes_get_a_message_and_a_non_zero_exit(seeded: Path, args, extra, message):
     result = cli(seeded, *args, **extra)

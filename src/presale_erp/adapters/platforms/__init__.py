@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from presale_erp.adapters.platforms import douyin, jd, pinduoduo, shopify, taobao
+from presale_erp.adapters.platforms import douyin, jd, offline, pinduoduo, shopify, taobao
 from presale_erp.domain.catalog import Platform
 from presale_erp.domain.orders import PlatformOrder
 
@@ -19,4 +19,5 @@ PARSERS: dict[Platform, Parser] = {
     Platform.PINDUODUO: pinduoduo.parse_order,
     Platform.DOUYIN: douyin.parse_order,
     Platform.SHOPIFY: shopify.parse_order,
+    Platform.OFFLINE: offline.parse_order,
 }

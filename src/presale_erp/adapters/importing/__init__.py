@@ -1,0 +1,1 @@
+"""Reading order files staff bring in (Excel, CSV)."""
