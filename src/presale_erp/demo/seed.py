@@ -306,6 +306,8 @@ def connect_shops_to_simulators(db: Database, cipher: PiiCipher, base_url: str, 
     from presale_erp.simulators.server import SimulatorState
 
     sim = SimulatorState()
+    # The Tmall flagship locks stock when the deposit is paid (付定金锁), in the Hangzhou warehouse.
+    catalog.set_stock_locking(db, SYSTEM, "TM-WESTLAKE", policy=StockLockPolicy.ON_DEPOSIT, warehouse="HZ", now=now)
     for shop, path in FETCHED_SHOPS.items():
         fetch.configure(
             db,

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from presale_erp.adapters.db import audit_repo
+from presale_erp.adapters.db import audit_repo, lookups
 from presale_erp.adapters.db import master_data_repo as repo
 from presale_erp.adapters.db.tables import products, shops, skus
 from presale_erp.adapters.db.unit_of_work import Database
@@ -131,6 +131,7 @@ def create_shop(
             "platform": platform.value,
             "platform_shop_id": platform_shop_id,
             "stock_lock_policy": stock_lock_policy.value,
+            "lock_warehouse_id": None,
             "active": True,
             "created_at": now,
             "created_by": actor.label,
@@ -177,3 +178,28 @@ def get_sku(db: Database, code: str) -> dict[str, Any]:
 def list_shops(db: Database, *, platform: Platform | None, limit: int, offset: int):
     with db.uow(write=False) as uow:
         return repo.page(uow.conn, shops, limit=limit, offset=offset, platform=platform.value if platform else None)
+
+
+def set_stock_locking(
+    db: Database, actor: Actor, shop: str, *, policy: StockLockPolicy, warehouse: str | None, now: datetime
+) -> dict[str, Any]:
+    """When this shop's orders lock stock (下单锁 / 付定金锁 / 付款锁) and in which warehouse; with no warehouse,
+    orders lock nothing at intake and stock is locked when they are allocated."""
+    with db.uow() as uow:
+        conn = uow.conn
+        row = repo.shop_by_code(conn, shop)
+        if row is None:
+            raise NotFound(f"No shop with code {shop}.")
+        warehouse_id = lookups.warehouse_ids(conn, [warehouse])[warehouse] if warehouse else None
+        repo.update_shop(conn, row["id"], stock_lock_policy=policy.value, lock_warehouse_id=warehouse_id)
+        audit_repo.record(
+            conn,
+            actor=actor.label,
+            action="shop.locking",
+            entity="shop",
+            entity_id=shop,
+            at=now,
+            details={"policy": policy.value, "warehouse": warehouse},
+        )
+        uow.commit()
+        return repo.shop_by_code(conn, shop) | {"lock_warehouse": warehouse}

@@ -31,6 +31,7 @@ from presale_erp.domain.orders import (
     planned_ship_at,
     waits_as_pre_order,
 )
+from presale_erp.services import order_locks
 
 
 @dataclass
@@ -109,7 +110,7 @@ def intake(
     good, bad = parse_all(Platform(shop_row["platform"]), payloads)
     report = IntakeReport(received=len(payloads))
     with db.uow() as uow:
-        bad += store(uow.conn, cipher, shop_row["id"], good, source=source, now=now, report=report)
+        bad += store(uow.conn, cipher, shop_row, good, source=source, now=now, report=report, actor=actor.label)
         report.dead_letter_ids = order_repo.insert_dead_letters(
             uow.conn,
             [
@@ -143,15 +144,17 @@ def intake(
 def store(
     conn,
     cipher: PiiCipher,
-    shop_id: int,
+    shop: dict[str, Any],
     parsed: list[Parsed],
     *,
     source: str,
     now: datetime,
     report: IntakeReport,
+    actor: str = "system:intake",
 ) -> list[Rejected]:
     """Upsert the batch: new orders inserted, newer versions replace older ones, the rest change nothing.
     Returns the versions refused for an illegal status change, for the dead-letter list."""
+    shop_id = shop["id"]
     newest: dict[str, PlatformOrder] = {}
     raw_of: dict[str, Any] = {}
     for item in parsed:  # the same order twice in one batch: keep its newest version
@@ -224,6 +227,26 @@ def store(
             if existing.get(o.platform_order_id, {}).get("status") != o.status.value
         ],
     )
+    order_locks.lock_and_release(
+        conn,
+        shop,
+        [
+            order_locks.LockCandidate(
+                ids[o.platform_order_id],
+                o.platform_order_id,
+                o.status,
+                o.paid_at,
+                [
+                    order_locks.LockLine(n, sku_ids[line.sku_code], line.quantity, line.presale)
+                    for n, line in enumerate(o.lines, start=1)
+                    if line.sku_code in sku_ids and not line.refunded
+                ],
+            )
+            for o in written
+        ],
+        actor=actor,
+        now=now,
+    )
     report.created += len(created)
     report.updated += len(replacing)
     report.unchanged += len(stale_ids)
@@ -237,6 +260,7 @@ CHANGES_THAT_MATTER = ("address_index", "phone_index", "buyer_remark", "seller_r
 def _carry_review(row: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
     """A new version keeps its review, unless something a reviewer looked at changed (address, phone, remarks):
     then it goes back to review, saying why. Orders not yet paid are not reviewed yet."""
+    row["stock_locked"], row["lock_reason"] = stored["stock_locked"], stored["lock_reason"]
     if stored["preorder_status"] != "none":  # once a pre-order, it stays in (or has left) the queue its own way
         for column in ("preorder_status", "preorder_reason", "activated_at"):
             row[column] = stored[column]
@@ -298,6 +322,8 @@ def _order_row(order: PlatformOrder, shop_id: int, cipher: PiiCipher, now: datet
         if waits_as_pre_order(order, now)
         else "",
         "activated_at": None,
+        "stock_locked": False,
+        "lock_reason": "",
         "review_status": "pending" if order.status is PlatformStatus.PAID else "none",
         "risk_score": 0,
         "review_hits": None,
@@ -356,7 +382,9 @@ def retry_dead_letter(
             uow.commit()
             return {"id": letter_id, "status": "open", "reason": reason}
         report = IntakeReport(received=1)
-        refused = store(conn, cipher, shop_row["id"], good, source=letter["source"], now=now, report=report)
+        refused = store(
+            conn, cipher, shop_row, good, source=letter["source"], now=now, report=report, actor=actor.label
+        )
         if refused:
             order_repo.note_failed_retry(conn, letter_id, reason=refused[0].reason[:1000], payload=raw)
             uow.commit()

@@ -102,3 +102,7 @@ def shop_by_code(conn: Connection, code: str) -> dict[str, Any] | None:
 
 def shop_by_id(conn: Connection, shop_id: int) -> dict[str, Any]:
     return dict(conn.execute(select(shops).where(shops.c.id == shop_id)).mappings().one())
+
+
+def update_shop(conn: Connection, shop_id: int, **values: Any) -> None:
+    conn.execute(shops.update().where(shops.c.id == shop_id).values(**values))

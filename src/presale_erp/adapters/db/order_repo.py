@@ -41,6 +41,8 @@ def lock_existing(conn: Connection, shop_id: int, platform_ids: Sequence[str]) -
                 orders.c.versions_seen,
                 orders.c.preorder_status,
                 orders.c.preorder_reason,
+                orders.c.stock_locked,
+                orders.c.lock_reason,
                 orders.c.activated_at,
                 orders.c.review_status,
                 orders.c.risk_score,

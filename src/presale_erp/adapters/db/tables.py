@@ -111,6 +111,8 @@ shops = Table(
     Column("platform", String(20), nullable=False),
     Column("platform_shop_id", String(64), nullable=False),
     Column("stock_lock_policy", String(20), nullable=False),
+    # Where this shop's orders lock stock at intake (锁库存); none: stock is locked at allocation instead.
+    Column("lock_warehouse_id", Integer, ForeignKey("warehouses.id")),
     Column("active", Boolean, nullable=False, default=True),
     *_audit_columns(),
     UniqueConstraint("platform", "platform_shop_id", name="uq_shops_platform_shop"),
@@ -333,6 +335,8 @@ orders = Table(
     Column("planned_ship_at", UtcDateTime),  # 计划发货时间: the latest planned date of its presale lines
     Column("preorder_reason", String(300), nullable=False),  # why a waiting pre-order cannot go yet
     Column("activated_at", UtcDateTime),
+    Column("stock_locked", Boolean, nullable=False),
+    Column("lock_reason", String(300), nullable=False),  # why the order's stock is not locked (缺货 ...)
     Column("review_status", String(20), nullable=False),  # none | pending | approved | held | rejected
     Column("risk_score", Integer, nullable=False),
     Column("review_hits", JSON),  # every rule the order hit: [{rule, reason, action, weight}]

@@ -133,6 +133,24 @@ def list_shops(
     return page.of(rows, total)
 
 
+class LockingIn(BaseModel):
+    stock_lock_policy: StockLockPolicy = Field(description="on_order 下单锁, on_deposit 付定金锁, on_payment 付款锁")
+    lock_warehouse: str | None = Field(
+        default=None, max_length=64, description="Warehouse to lock in at intake; none: lock at allocation"
+    )
+
+
+class LockingOut(ShopOut):
+    lock_warehouse: str | None
+
+
+@router.put("/shops/{code}/locking", response_model=LockingOut, summary="When and where this shop's orders lock stock")
+def set_locking(code: str, body: LockingIn, actor: ShopsWrite, db: DbDep, now: NowDep) -> dict:
+    return catalog.set_stock_locking(
+        db, actor, code, policy=body.stock_lock_policy, warehouse=body.lock_warehouse, now=now
+    )
+
+
 @router.post("/shops", response_model=ShopOut, status_code=201, summary="Set up a shop on a platform")
 def create_shop(body: ShopIn, actor: ShopsWrite, db: DbDep, now: NowDep) -> dict:
     return catalog.create_shop(

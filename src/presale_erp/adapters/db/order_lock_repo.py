@@ -1,0 +1,42 @@
+"""Rows the order-side stock locks need: the shop's lock settings, SKU codes, pending reservations by id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from presale_erp.adapters.db import bulk
+from presale_erp.adapters.db.tables import orders, reservations, skus, warehouses
+
+
+def warehouse_code(conn: Connection, warehouse_id: int) -> str:
+    return conn.execute(select(warehouses.c.code).where(warehouses.c.id == warehouse_id)).scalar_one()
+
+
+def sku_codes(conn: Connection, sku_ids: set[int]) -> dict[int, str]:
+    if not sku_ids:
+        return {}
+    return dict(conn.execute(select(skus.c.id, skus.c.code).where(skus.c.id.in_(sorted(sku_ids)))).all())
+
+
+def pending_reservations(conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), 1000):
+        chunk = sorted(ids[start : start + 1000])
+        rows = conn.execute(
+            select(reservations).where(reservations.c.id.in_(chunk), reservations.c.status == "pending")
+        ).mappings()
+        found.update({row["id"]: dict(row) for row in rows})
+    return found
+
+
+def mark_orders(conn: Connection, outcome: dict[int, str]) -> None:
+    bulk.update_by_key(
+        conn,
+        orders,
+        [{"stock_locked": reason == "", "lock_reason": reason, "id": order_id} for order_id, reason in outcome.items()],
+        key="id",
+    )

@@ -1,0 +1,123 @@
+"""Orders lock stock at the moment the shop chose (下单锁 / 付定金锁 / 付款锁), exactly once, and give it back when
+cancelled or refunded (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from presale_erp.adapters.crypto import PiiCipher
+from presale_erp.domain.access import SYSTEM
+from presale_erp.domain.catalog import Platform, StockLockPolicy
+from presale_erp.services import catalog, intake, presale, stock, stock_views
+from presale_erp.simulators import payloads
+from presale_erp.simulators.payloads import SimLine, sample
+from tests import builders
+from tests.conftest import NOW
+from tests.integration.test_order_intake import stored
+from tests.integration.test_presale_campaigns import new_campaign
+
+CIPHER = PiiCipher(b"l" * 32)
+TEA = "TEA-250G"
+
+
+def set_up(db, policy: StockLockPolicy, on_hand: int = 10, quota: int = 0) -> None:
+    builders.stocked(db, on_hand, sku_code=TEA)
+    if quota:
+        presale.create_campaign(db, SYSTEM, new_campaign(quota, sku=TEA), now=NOW)
+        presale.open_campaign(db, SYSTEM, "D11", now=NOW)
+    catalog.create_shop(
+        db,
+        SYSTEM,
+        code="TM-1",
+        name="天猫",
+        platform=Platform.TMALL,
+        platform_shop_id="tm-1",
+        stock_lock_policy=policy,
+        now=NOW,
+    )
+    catalog.set_stock_locking(db, SYSTEM, "TM-1", policy=policy, warehouse="HZ", now=NOW)
+
+
+def push(db, order_id: str, stage: str, units: int = 2, minutes: int = 0, presale_kind: str = "deposit") -> None:
+    body = payloads.taobao(
+        sample(
+            order_id,
+            stage=stage,
+            presale=presale_kind,
+            deposit=Decimal("50.00"),
+            lines=[SimLine(TEA, units, Decimal("198.00"))],
+            modified=NOW + timedelta(minutes=minutes),
+            ship_by=NOW + timedelta(days=5),
+        )
+    )
+    intake.intake(db, CIPHER, SYSTEM, "TM-1", [body], source="fetch", now=NOW)
+
+
+def held(db) -> dict:
+    view = stock_views.position_detail(db, sku=TEA, warehouse="HZ")
+    return {k: view[k] for k in ("reserved", "presale_booked", "awaiting_review", "presale_quota_used")}
+
+
+@pytest.mark.parametrize(
+    ("policy", "locked_at"),
+    [
+        (StockLockPolicy.ON_ORDER, "unpaid"),
+        (StockLockPolicy.ON_DEPOSIT, "deposit"),
+        (StockLockPolicy.ON_PAYMENT, "paid"),
+    ],
+)
+def test_stock_is_locked_at_the_moment_the_shop_chose(db, policy, locked_at):
+    set_up(db, policy)
+    stages = ["unpaid", "deposit", "paid"]
+    seen = []
+    for minutes, stage in enumerate(stages):
+        push(db, "1001", stage, minutes=minutes)
+        seen.append(held(db)["reserved"])
+
+    assert seen == [0 if stages.index(s) < stages.index(locked_at) else 2 for s in stages]
+    assert held(db)["presale_booked"] == 2  # presale lines lock as 预订单量
+    assert stored(db, "1001")["stock_locked"] is True
+
+
+def test_a_redelivered_order_never_locks_twice(db):
+    set_up(db, StockLockPolicy.ON_DEPOSIT)
+    push(db, "1001", "deposit")
+    push(db, "1001", "deposit")
+    push(db, "1001", "paid", minutes=5)
+
+    assert held(db)["reserved"] == 2
+    assert stock.ledger_discrepancies(db) == []
+
+
+def test_a_cancelled_order_gives_its_stock_back(db):
+    set_up(db, StockLockPolicy.ON_DEPOSIT)
+    push(db, "1001", "deposit")
+
+    push(db, "1001", "balance_lapsed", minutes=10)
+
+    assert held(db)["reserved"] == 0
+    assert stored(db, "1001")["status"] == "cancelled"
+    assert stock.ledger_discrepancies(db) == []
+
+
+def test_presale_bookings_sell_ahead_into_the_quota_and_the_rest_wait_with_a_reason(db):
+    set_up(db, StockLockPolicy.ON_DEPOSIT, on_hand=2, quota=4)
+    for n in range(4):
+        push(db, str(2000 + n), "deposit", units=2, minutes=n)
+
+    assert held(db) == {"reserved": 6, "presale_booked": 6, "awaiting_review": 0, "presale_quota_used": 4}
+    last = stored(db, "2003")
+    assert last["stock_locked"] is False
+    assert last["lock_reason"] == f"缺货, 未锁库存 (stock short): {TEA} wanted 2, 0 available"
+
+
+def test_a_shop_without_a_lock_warehouse_locks_nothing_at_intake(db):
+    set_up(db, StockLockPolicy.ON_ORDER)
+    catalog.set_stock_locking(db, SYSTEM, "TM-1", policy=StockLockPolicy.ON_ORDER, warehouse=None, now=NOW)
+
+    push(db, "1001", "paid")
+
+    assert held(db)["reserved"] == 0
