@@ -210,3 +210,25 @@ def test_a_rule_can_be_switched_to_tag_only(db):
             params={"nonsense": 1},
             now=NOW,
         )
+
+
+def test_a_shop_that_wants_financial_review_gets_it_after_customer_service(db):
+    shop_with_stock(db)
+    catalog.set_financial_review(db, SYSTEM, "TB-1", enabled=True, now=NOW)
+    push(
+        db,
+        payloads.taobao(sample("1001", created=NOW - timedelta(hours=2), lines=TEA)),
+        payloads.taobao(sample("1002", buyer_remark="开发票", created=NOW - timedelta(hours=2), lines=TEA)),
+    )
+
+    report = review.review_pending(db, CIPHER, SYSTEM, now=LATER)
+    with db.uow(write=False) as uow:
+        ids = dict(uow.conn.execute(select(orders.c.platform_order_id, orders.c.id)).all())
+    review.decide(db, SYSTEM, [ids["1002"]], approve=True, note="客审通过", now=LATER)
+    review.decide(db, SYSTEM, [ids["1001"], ids["1002"]], approve=True, note="财审通过", now=LATER, stage="finance")
+
+    assert (report.awaiting_finance, report.held) == (1, 1)
+    with db.uow(write=False) as uow:
+        assert set(uow.conn.execute(select(orders.c.review_status)).scalars()) == {"approved"}
+    with pytest.raises(InvalidRequest, match="awaiting_finance"):
+        review.decide(db, SYSTEM, [ids["1001"]], approve=True, note="", now=LATER, stage="finance")

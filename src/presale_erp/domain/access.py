@@ -23,6 +23,7 @@ class Permission(StrEnum):
     ORDERS_READ = "orders:read"
     ORDERS_INTAKE = "orders:intake"  # push or import platform orders; retry dead letters
     ORDERS_REVIEW = "orders:review"  # approve or reject held orders, run review, keep the blacklist
+    FINANCE_REVIEW = "orders:finance_review"  # 财审: the second, financial approval
     REVIEW_RULES_WRITE = "review_rules:write"  # change the rule set
     PII_READ = "pii:read"  # see buyers' names, phones and addresses unmasked
     USERS_ADMIN = "users:admin"
@@ -66,7 +67,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.WAREHOUSE: _READ_ALL
     | {Permission.STOCK_MOVE, Permission.STOCK_RESERVE, Permission.WAREHOUSES_WRITE, Permission.PII_READ},
     Role.PURCHASER: _READ_ALL | {Permission.CATALOG_WRITE, Permission.PRESALE_WRITE},
-    Role.FINANCE: _READ_ALL | {Permission.AUDIT_READ, Permission.ORDERS_REVIEW},
+    Role.FINANCE: _READ_ALL | {Permission.AUDIT_READ, Permission.ORDERS_REVIEW, Permission.FINANCE_REVIEW},
     Role.VIEWER: _READ_ALL,
 }
 

@@ -132,6 +132,7 @@ def create_shop(
             "platform_shop_id": platform_shop_id,
             "stock_lock_policy": stock_lock_policy.value,
             "lock_warehouse_id": None,
+            "financial_review": False,
             "active": True,
             "created_at": now,
             "created_by": actor.label,
@@ -203,3 +204,23 @@ def set_stock_locking(
         )
         uow.commit()
         return repo.shop_by_code(conn, shop) | {"lock_warehouse": warehouse}
+
+
+def set_financial_review(db: Database, actor: Actor, shop: str, *, enabled: bool, now: datetime) -> dict[str, Any]:
+    """A second, financial review (财审) after customer service approves (客审), for this shop's orders."""
+    with db.uow() as uow:
+        row = repo.shop_by_code(uow.conn, shop)
+        if row is None:
+            raise NotFound(f"No shop with code {shop}.")
+        repo.update_shop(uow.conn, row["id"], financial_review=enabled)
+        audit_repo.record(
+            uow.conn,
+            actor=actor.label,
+            action="shop.financial_review",
+            entity="shop",
+            entity_id=shop,
+            at=now,
+            details={"enabled": enabled},
+        )
+        uow.commit()
+        return repo.shop_by_code(uow.conn, shop)

@@ -37,6 +37,7 @@ class ReviewReport:
     held: int = 0
     rejected: int = 0
     waiting: int = 0
+    awaiting_finance: int = 0
 
 
 def rule_settings(db: Database) -> list[RuleSetting]:
@@ -115,6 +116,7 @@ def review_pending(
             after_id = rows[-1]["id"]
             lines = review_repo.lines_of(uow.conn, [r["id"] for r in rows])
             batch_orders = [_review_order(row, lines[row["id"]], cipher) for row in rows]
+            finance = review_repo.finance_shops(uow.conn)
             ctx = _context(uow.conn, batch_orders, now, window_hours)
             verdicts = []
             for order, row in zip(batch_orders, rows, strict=True):
@@ -124,6 +126,8 @@ def review_pending(
                     for h in verdict.hits
                 ] + [h for h in (row["review_hits"] or []) if h["rule"] == "changed_after_review"]
                 status = _status(verdict.decision, verdict.hits, hits)
+                if status == "approved" and order.shop_id in finance:
+                    status = "awaiting_finance"
                 verdicts.append(
                     {
                         "id": order.id,
@@ -135,11 +139,8 @@ def review_pending(
                         "by": actor.label,
                     }
                 )
-                setattr(
-                    report,
-                    status if status != "pending" else "waiting",
-                    getattr(report, status if status != "pending" else "waiting") + 1,
-                )
+                counter = "waiting" if status == "pending" else status
+                setattr(report, counter, getattr(report, counter) + 1)
             review_repo.write_verdicts(uow.conn, verdicts)
             uow.commit()
             report.reviewed += len(rows)
@@ -202,32 +203,50 @@ def _context(conn, batch: list[ReviewOrder], now: datetime, window_hours: int) -
     )
 
 
-def decide(db: Database, actor: Actor, order_ids: list[int], *, approve: bool, note: str, now: datetime) -> int:
-    """Staff's decision on held orders, all or none; an order that is not held is refused, saying which."""
+def decide(
+    db: Database,
+    actor: Actor,
+    order_ids: list[int],
+    *,
+    approve: bool,
+    note: str,
+    now: datetime,
+    stage: str = "customer_service",
+) -> int:
+    """Staff's decision, all orders or none: customer service (客审) on held orders, finance (财审) on orders
+    awaiting it. Approval by customer service goes on to finance where the shop asks for it."""
     if not order_ids:
         raise InvalidRequest("Name at least one order.")
+    expected = {"customer_service": "held", "finance": "awaiting_finance"}[stage]
     with db.uow() as uow:
         found = review_repo.held_orders(uow.conn, sorted(set(order_ids)))
         missing = sorted(set(order_ids) - found.keys())
         if missing:
             raise NotFound(f"No order with id {', '.join(map(str, missing[:10]))}.")
-        not_held = sorted(i for i, status in found.items() if status != "held")
-        if not_held:
-            raise InvalidRequest(f"Only held orders can be decided; not held: {', '.join(map(str, not_held[:10]))}.")
-        status = "approved" if approve else "rejected"
-        review_repo.write_status(uow.conn, sorted(found), status=status, by=actor.label, at=now)
+        wrong = sorted(i for i, (status, _) in found.items() if status != expected)
+        if wrong:
+            raise InvalidRequest(
+                f"Only orders that are {expected} can be decided here; not {expected}: "
+                f"{', '.join(map(str, wrong[:10]))}."
+            )
+        finance = review_repo.finance_shops(uow.conn) if stage == "customer_service" else set()
+        statuses = {
+            i: ("rejected" if not approve else "awaiting_finance" if shop_id in finance else "approved")
+            for i, (_, shop_id) in found.items()
+        }
+        review_repo.write_status(uow.conn, statuses, by=actor.label, at=now)
         audit_repo.record_many(
             uow.conn,
             [
                 {
                     "actor": actor.label,
-                    "action": f"order.review.{status}",
+                    "action": f"order.review.{stage}.{status}",
                     "entity": "order",
                     "entity_id": str(i),
                     "at": now,
                     "details": {"note": note},
                 }
-                for i in sorted(found)
+                for i, status in sorted(statuses.items())
             ],
         )
         uow.commit()

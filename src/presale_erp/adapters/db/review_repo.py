@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection
 
 from presale_erp.adapters.db import bulk
@@ -17,6 +17,7 @@ from presale_erp.adapters.db.tables import (
     order_lines,
     orders,
     review_rules,
+    shops,
     skus,
     stock_positions,
 )
@@ -162,9 +163,19 @@ def write_verdicts(conn: Connection, verdicts: list[dict[str, Any]]) -> None:
     )
 
 
-def held_orders(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
-    rows = conn.execute(select(orders.c.id, orders.c.review_status).where(orders.c.id.in_(list(ids))).with_for_update())
-    return dict(rows.all())
+def held_orders(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, int]]:
+    """id -> (review status, shop id), row-locked so two people deciding at once queue."""
+    rows = conn.execute(
+        select(orders.c.id, orders.c.review_status, orders.c.shop_id)
+        .where(orders.c.id.in_(list(ids)))
+        .order_by(orders.c.id)
+        .with_for_update()
+    )
+    return {order_id: (status, shop_id) for order_id, status, shop_id in rows}
+
+
+def finance_shops(conn: Connection) -> set[int]:
+    return set(conn.execute(select(shops.c.id).where(shops.c.financial_review.is_(True))).scalars())
 
 
 def add_blacklist(conn: Connection, row: dict[str, Any]) -> int:
@@ -179,7 +190,10 @@ def remove_blacklist(conn: Connection, entry_id: int) -> int:
     return conn.execute(blacklist.delete().where(blacklist.c.id == entry_id)).rowcount
 
 
-def write_status(conn: Connection, ids: Sequence[int], *, status: str, by: str, at: datetime) -> None:
-    conn.execute(
-        update(orders).where(orders.c.id.in_(list(ids))).values(review_status=status, reviewed_by=by, reviewed_at=at)
+def write_status(conn: Connection, statuses: dict[int, str], *, by: str, at: datetime) -> None:
+    bulk.update_by_key(
+        conn,
+        orders,
+        [{"review_status": status, "reviewed_by": by, "reviewed_at": at, "id": i} for i, status in statuses.items()],
+        key="id",
     )

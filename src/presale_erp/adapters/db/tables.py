@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from presale_erp.adapters.db.types import MoneyFen, UtcDateTime
@@ -113,6 +114,7 @@ shops = Table(
     Column("stock_lock_policy", String(20), nullable=False),
     # Where this shop's orders lock stock at intake (锁库存); none: stock is locked at allocation instead.
     Column("lock_warehouse_id", Integer, ForeignKey("warehouses.id")),
+    Column("financial_review", Boolean, nullable=False, default=False, server_default=false()),  # 财审 after 客审
     Column("active", Boolean, nullable=False, default=True),
     *_audit_columns(),
     UniqueConstraint("platform", "platform_shop_id", name="uq_shops_platform_shop"),

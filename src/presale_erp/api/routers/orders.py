@@ -159,7 +159,9 @@ def list_orders(
     status: PlatformStatus | None = None,
     presale_type: PresaleType | None = None,
     awaiting_balance: Annotated[bool, Query(description="待尾款: deposit paid, balance not yet")] = False,
-    review_status: Annotated[str | None, Query(pattern="^(none|pending|approved|held|rejected)$")] = None,
+    review_status: Annotated[
+        str | None, Query(pattern="^(none|pending|approved|held|rejected|awaiting_finance)$")
+    ] = None,
     rule: Annotated[str | None, Query(max_length=40, description="Held by this rule (exception type)")] = None,
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

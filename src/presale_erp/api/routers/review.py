@@ -12,12 +12,14 @@ from presale_erp.api.deps import DbDep, NowDep, actor_with
 from presale_erp.domain.access import Permission
 from presale_erp.domain.review.model import Action
 from presale_erp.domain.review.rules import RULES
-from presale_erp.services import review
+from presale_erp.services import catalog, review
 
 router = APIRouter(prefix="/api/v1", tags=["review"])
 Read = actor_with(Permission.ORDERS_READ)
 Review = actor_with(Permission.ORDERS_REVIEW)
 RulesWrite = actor_with(Permission.REVIEW_RULES_WRITE)
+FinanceReview = actor_with(Permission.FINANCE_REVIEW)
+ShopsWrite = actor_with(Permission.SHOPS_WRITE)
 
 
 class RuleOut(BaseModel):
@@ -44,6 +46,7 @@ class ReviewReportOut(BaseModel):
     held: int
     rejected: int
     waiting: int = Field(description="Still in their cooling-off time; reviewed again on the next run")
+    awaiting_finance: int = Field(description="Passed 客审; the shop wants 财审 too")
 
 
 class DecisionIn(BaseModel):
@@ -101,6 +104,33 @@ def run_review(request: Request, actor: Review, db: DbDep, now: NowDep) -> dict:
 @router.post("/review/decisions", response_model=DecisionOut, summary="Approve or reject held orders, in bulk")
 def decide(body: DecisionIn, actor: Review, db: DbDep, now: NowDep) -> dict:
     return {"decided": review.decide(db, actor, body.order_ids, approve=body.approve, note=body.note, now=now)}
+
+
+@router.post(
+    "/review/financial-decisions",
+    response_model=DecisionOut,
+    summary="财审: finance approves or rejects orders awaiting it, in bulk",
+)
+def decide_financially(body: DecisionIn, actor: FinanceReview, db: DbDep, now: NowDep) -> dict:
+    return {
+        "decided": review.decide(
+            db, actor, body.order_ids, approve=body.approve, note=body.note, now=now, stage="finance"
+        )
+    }
+
+
+class ReviewSettingsIn(BaseModel):
+    financial_review: bool = Field(description="Orders of this shop need 财审 after 客审")
+
+
+class ReviewSettingsOut(BaseModel):
+    code: str
+    financial_review: bool
+
+
+@router.put("/shops/{code}/review-settings", response_model=ReviewSettingsOut, summary="Ask for 财审 in a shop")
+def review_settings(code: str, body: ReviewSettingsIn, actor: ShopsWrite, db: DbDep, now: NowDep) -> dict:
+    return catalog.set_financial_review(db, actor, code, enabled=body.financial_review, now=now)
 
 
 @router.get("/blacklist", response_model=list[BlacklistOut], summary="Blacklisted buyers, phones and addresses")
