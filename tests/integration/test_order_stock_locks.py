@@ -121,3 +121,39 @@ def test_a_shop_without_a_lock_warehouse_locks_nothing_at_intake(db):
     push(db, "1001", "paid")
 
     assert held(db)["reserved"] == 0
+
+
+def test_a_deposit_whose_balance_window_passes_unpaid_gives_its_stock_back(db):
+    from presale_erp.services import balances
+
+    set_up(db, StockLockPolicy.ON_DEPOSIT, on_hand=0, quota=10)
+    push(db, "1001", "deposit")
+    due = stored(db, "1001")["balance_due_at"]  # from the campaign's balance window
+
+    before = balances.expire_unpaid_balances(db, SYSTEM, now=due - timedelta(minutes=1))
+    after = balances.expire_unpaid_balances(db, SYSTEM, now=due + timedelta(minutes=1))
+    again = balances.expire_unpaid_balances(db, SYSTEM, now=due + timedelta(minutes=2))
+
+    assert (before.expired, after.expired, again.expired) == (0, 1, 0)
+    assert held(db)["reserved"] == 0 and held(db)["presale_quota_used"] == 0
+    assert stored(db, "1001")["balance_expired_at"] is not None
+    assert stock.ledger_discrepancies(db) == []
+
+
+def test_douyin_says_itself_when_the_balance_is_due():
+    from presale_erp.adapters.platforms import douyin
+
+    due = NOW + timedelta(days=2)
+    order = douyin.parse_order(
+        payloads.douyin(
+            sample(
+                "6920000000000000001",
+                stage="deposit",
+                presale="deposit",
+                deposit=Decimal("50.00"),
+                extra_balance_due=due,
+            )
+        )
+    )
+
+    assert order.balance_due_at == due.replace(microsecond=0)

@@ -158,7 +158,7 @@ class PlatformOrder:
     deposit_amount: Decimal = Decimal("0.00")
     balance_amount: Decimal = Decimal("0.00")
     balance_paid: bool = False
-    balance_due_at: datetime | None = None
+    balance_due_at: datetime | None = None  # 尾款截止: when the platform closes the balance window
     latest_ship_at: datetime | None = None  # 最晚发货时间
     buyer_remark: str = ""
     seller_remark: str = ""

@@ -16,7 +16,7 @@ from huey.exceptions import TaskLockedException
 
 from presale_erp.domain.access import SYSTEM
 from presale_erp.jobs.queue import huey, job_cipher, job_database
-from presale_erp.services import fetch, preorders, review, stock
+from presale_erp.services import balances, fetch, preorders, review, stock
 from presale_erp.services import jobs as job_service
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,12 @@ def register(queue: Huey) -> Tasks:
         for shop in shops:
             fetch_orders(shop)
         return len(shops)
+
+    @queue.periodic_task(crontab(minute="*/5"), name="expire_unpaid_balances", **retry)
+    def expire_unpaid_balances() -> dict:
+        """尾款逾期: deposits whose balance window passed unpaid give their stock back."""
+        with queue.lock_task("expire_unpaid_balances"):
+            return balances.expire_unpaid_balances(job_database(), SYSTEM, now=datetime.now(UTC)).__dict__
 
     @queue.periodic_task(crontab(minute="*/5"), name="activate_pre_orders", **retry)
     def activate_pre_orders() -> dict:

@@ -26,6 +26,7 @@ from presale_erp.domain.orders import (
     MalformedOrder,
     PlatformOrder,
     PlatformStatus,
+    PresaleType,
     check_transition,
     newer,
     planned_ship_at,
@@ -165,8 +166,24 @@ def store(
             raw_of[order.platform_order_id] = item.raw
     report.unchanged += len(parsed) - len(newest)
     existing = order_repo.lock_existing(conn, shop_id, list(newest))
+    sku_ids = order_repo.sku_ids_by_code(
+        conn, [line.sku_code for o in newest.values() for line in o.lines if line.sku_code]
+    )
+    campaign_due = order_repo.campaign_balance_due(conn, shop_id, set(sku_ids.values()))
+
+    def due(order: PlatformOrder) -> datetime | None:
+        """The platform's own balance deadline, else the end of the campaign's balance window for its goods."""
+        if order.balance_due_at or order.presale_type is not PresaleType.DEPOSIT:
+            return order.balance_due_at
+        ends = [
+            campaign_due[sku_ids[line.sku_code]]
+            for line in order.lines
+            if line.sku_code in sku_ids and sku_ids[line.sku_code] in campaign_due
+        ]
+        return max(ends) if ends else None
+
     fresh = [o for pid, o in newest.items() if pid not in existing]
-    created = order_repo.insert_new(conn, [_order_row(o, shop_id, cipher, now) for o in fresh], now)
+    created = order_repo.insert_new(conn, [_order_row(o, shop_id, cipher, now, due(o)) for o in fresh], now)
     raced = [o for o in fresh if o.platform_order_id not in created]
     if raced:  # inserted by a concurrent intake between our look and our insert: compare versions instead
         existing.update(order_repo.lock_existing(conn, shop_id, [o.platform_order_id for o in raced]))
@@ -189,7 +206,7 @@ def store(
         [
             _carry_review(
                 {
-                    **_order_row(o, shop_id, cipher, now),
+                    **_order_row(o, shop_id, cipher, now, due(o)),
                     "id": existing[o.platform_order_id]["id"],
                     "versions_seen": existing[o.platform_order_id]["versions_seen"] + 1,
                 },
@@ -201,7 +218,6 @@ def store(
     order_repo.bump_versions_seen(conn, stale_ids)
     ids = {**created, **{o.platform_order_id: existing[o.platform_order_id]["id"] for o in replacing}}
     written = [o for o in newest.values() if o.platform_order_id in ids]
-    sku_ids = order_repo.sku_ids_by_code(conn, [line.sku_code for o in written for line in o.lines if line.sku_code])
     order_repo.replace_lines(
         conn,
         [existing[o.platform_order_id]["id"] for o in replacing],
@@ -261,6 +277,7 @@ def _carry_review(row: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]
     """A new version keeps its review, unless something a reviewer looked at changed (address, phone, remarks):
     then it goes back to review, saying why. Orders not yet paid are not reviewed yet."""
     row["stock_locked"], row["lock_reason"] = stored["stock_locked"], stored["lock_reason"]
+    row["balance_expired_at"] = stored["balance_expired_at"]
     if stored["preorder_status"] != "none":  # once a pre-order, it stays in (or has left) the queue its own way
         for column in ("preorder_status", "preorder_reason", "activated_at"):
             row[column] = stored[column]
@@ -284,7 +301,9 @@ def _carry_review(row: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]
     return row
 
 
-def _order_row(order: PlatformOrder, shop_id: int, cipher: PiiCipher, now: datetime) -> dict[str, Any]:
+def _order_row(
+    order: PlatformOrder, shop_id: int, cipher: PiiCipher, now: datetime, balance_due_at: datetime | None = None
+) -> dict[str, Any]:
     buyer, address = order.buyer, order.buyer.address
     return {
         "shop_id": shop_id,
@@ -302,6 +321,8 @@ def _order_row(order: PlatformOrder, shop_id: int, cipher: PiiCipher, now: datet
         "balance_amount": order.balance_amount,
         "balance_paid": order.balance_paid,
         "latest_ship_at": order.latest_ship_at,
+        "balance_due_at": balance_due_at or order.balance_due_at,
+        "balance_expired_at": None,
         "buyer_index": cipher.blind_index(buyer.platform_buyer_id),
         "buyer_name": cipher.encrypt(buyer.name),
         "buyer_phone": cipher.encrypt(buyer.phone),

@@ -43,6 +43,7 @@ class SimOrder:
     seller_remark: str = ""
     postage: Decimal = Decimal("0.00")
     extra: dict[str, Any] = field(default_factory=dict)
+    extra_balance_due: datetime | None = None  # Douyin's phase 2 close time; default three days after ordering
 
     @property
     def total(self) -> Decimal:
@@ -294,6 +295,7 @@ def douyin(order: SimOrder) -> dict[str, Any]:
                 "current_phase": 2,
                 "phase_pay_amount": _fen(order.total - order.deposit),
                 "pay_success": order.stage in ("paid", "shipped", "completed", "refunded"),
+                "phase_close_time": _unix(order.extra_balance_due or order.created + timedelta(days=3)),
             },
         ]
     return payload | order.extra

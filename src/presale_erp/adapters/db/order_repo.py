@@ -8,11 +8,19 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
 from presale_erp.adapters.db import bulk
-from presale_erp.adapters.db.tables import dead_letters, order_events, order_lines, orders, skus
+from presale_erp.adapters.db.tables import (
+    campaign_skus,
+    dead_letters,
+    order_events,
+    order_lines,
+    orders,
+    presale_campaigns,
+    skus,
+)
 
 CHUNK = 1000
 ORDER_COLUMNS = [
@@ -42,6 +50,7 @@ def lock_existing(conn: Connection, shop_id: int, platform_ids: Sequence[str]) -
                 orders.c.preorder_status,
                 orders.c.preorder_reason,
                 orders.c.stock_locked,
+                orders.c.balance_expired_at,
                 orders.c.lock_reason,
                 orders.c.activated_at,
                 orders.c.review_status,
@@ -173,3 +182,22 @@ def note_failed_retry(conn: Connection, letter_id: int, *, reason: str, payload:
             attempts=dead_letters.c.attempts + 1,
         )
     )
+
+
+def campaign_balance_due(conn: Connection, shop_id: int, sku_ids: set[int]) -> dict[int, datetime]:
+    """sku id -> the latest balance deadline among deposit campaigns (this shop's, or all shops') selling it."""
+    if not sku_ids:
+        return {}
+    rows = conn.execute(
+        select(campaign_skus.c.sku_id, func.max(presale_campaigns.c.balance_ends_at))
+        .join(presale_campaigns, presale_campaigns.c.id == campaign_skus.c.campaign_id)
+        .where(
+            campaign_skus.c.sku_id.in_(sorted(sku_ids)),
+            presale_campaigns.c.mode == "deposit",
+            presale_campaigns.c.status != "draft",
+            presale_campaigns.c.balance_ends_at.is_not(None),
+            (presale_campaigns.c.shop_id == shop_id) | presale_campaigns.c.shop_id.is_(None),
+        )
+        .group_by(campaign_skus.c.sku_id)
+    )
+    return {sku: ends for sku, ends in rows if ends is not None}

@@ -319,6 +319,8 @@ orders = Table(
     Column("balance_amount", Money, nullable=False),
     Column("balance_paid", Boolean, nullable=False),
     Column("latest_ship_at", UtcDateTime),
+    Column("balance_due_at", UtcDateTime),  # 尾款截止: from the platform, or the campaign's balance window
+    Column("balance_expired_at", UtcDateTime),  # the balance window passed unpaid: stock given back
     Column("buyer_index", String(32), nullable=False),  # blind index of the platform's buyer id
     Column("buyer_name", String(400), nullable=False),  # encrypted
     Column("buyer_phone", String(400), nullable=False),  # encrypted
@@ -355,6 +357,7 @@ orders = Table(
     Index("ix_orders_modified", "shop_id", "platform_modified_at"),
     Index("ix_orders_review", "review_status", "id"),
     Index("ix_orders_preorder", "preorder_status", "planned_ship_at"),
+    Index("ix_orders_balance_due", "status", "balance_due_at"),
 )
 
 order_lines = Table(

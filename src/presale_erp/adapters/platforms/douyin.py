@@ -3,6 +3,7 @@ Money is in fen, times in Unix seconds."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -41,7 +42,7 @@ def parse_order(payload: dict[str, Any]) -> PlatformOrder:
     lines = [_line(child) for child in children]
     deposit_trade = any(child.integer("trade_type", required=False) in DEPOSIT_TRADE_TYPES for child in children)
     presale_type = PresaleType.DEPOSIT if deposit_trade else _line_presale_type(children)
-    deposit, balance_paid = _phases(order)
+    deposit, balance_paid, balance_due = _phases(order)
     total = order.fen("order_amount", required=False) if order.has("order_amount") else order.fen("pay_amount")
     paid = order.fen("pay_amount")
     if status is S.DEPOSIT_PAID:
@@ -82,6 +83,7 @@ def parse_order(payload: dict[str, Any]) -> PlatformOrder:
         deposit_amount=deposit,
         balance_amount=total - deposit if deposit_trade else Decimal("0.00"),
         balance_paid=balance_paid,
+        balance_due_at=balance_due,
         latest_ship_at=order.unix_time("exp_ship_time", required=False),
         buyer_remark=order.text("buyer_words", required=False),
         seller_remark=order.text("seller_words", required=False),
@@ -109,18 +111,19 @@ def _line_presale_type(children: list[Fields]) -> PresaleType:
     return PresaleType.NONE
 
 
-def _phases(order: Fields) -> tuple[Decimal, bool]:
-    """Deposit paid in phase 1; the balance is paid when phase 2 says so."""
+def _phases(order: Fields) -> tuple[Decimal, bool, datetime | None]:
+    """Deposit paid in phase 1; the balance is paid when phase 2 says so, and due by phase 2's close time."""
     if not order.has("order_phase_list"):
-        return Decimal("0.00"), False
-    deposit, balance_paid = Decimal("0.00"), False
+        return Decimal("0.00"), False, None
+    deposit, balance_paid, balance_due = Decimal("0.00"), False, None
     for phase in order.children("order_phase_list"):
         paid = phase.raw("pay_success", required=False) is True
         if phase.integer("current_phase", required=False) == 1 and paid:
             deposit = phase.fen("phase_pay_amount", required=False)
-        if phase.integer("current_phase", required=False) == 2 and paid:
-            balance_paid = True
-    return deposit, balance_paid
+        if phase.integer("current_phase", required=False) == 2:
+            balance_paid = paid
+            balance_due = phase.unix_time("phase_close_time", required=False)
+    return deposit, balance_paid, balance_due
 
 
 def _line(child: Fields) -> OrderLine:

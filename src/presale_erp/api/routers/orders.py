@@ -60,6 +60,10 @@ class OrderOut(BaseModel):
     balance_amount: Decimal
     balance_paid: bool
     latest_ship_at: datetime | None
+    balance_due_at: datetime | None
+    balance_expired_at: datetime | None
+    stock_locked: bool
+    lock_reason: str
     buyer: BuyerOut
     buyer_remark: str
     seller_remark: str

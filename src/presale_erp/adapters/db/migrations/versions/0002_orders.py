@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-25 14:17:36.769669
+Create Date: 2026-11-25 14:19:11.486716
 """
 
 from __future__ import annotations
@@ -82,6 +82,8 @@ def upgrade() -> None:
         sa.Column("balance_amount", presale_erp.adapters.db.types.MoneyFen(), nullable=False),
         sa.Column("balance_paid", sa.Boolean(), nullable=False),
         sa.Column("latest_ship_at", presale_erp.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("balance_due_at", presale_erp.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("balance_expired_at", presale_erp.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("buyer_index", sa.String(length=32), nullable=False),
         sa.Column("buyer_name", sa.String(length=400), nullable=False),
         sa.Column("buyer_phone", sa.String(length=400), nullable=False),
@@ -116,6 +118,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index("ix_orders_address_index", ["address_index"], unique=False)
+        batch_op.create_index("ix_orders_balance_due", ["status", "balance_due_at"], unique=False)
         batch_op.create_index("ix_orders_modified", ["shop_id", "platform_modified_at"], unique=False)
         batch_op.create_index("ix_orders_phone_index", ["phone_index"], unique=False)
         batch_op.create_index("ix_orders_preorder", ["preorder_status", "planned_ship_at"], unique=False)
@@ -218,6 +221,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_orders_preorder")
         batch_op.drop_index("ix_orders_phone_index")
         batch_op.drop_index("ix_orders_modified")
+        batch_op.drop_index("ix_orders_balance_due")
         batch_op.drop_index("ix_orders_address_index")
 
     op.drop_table("orders")
