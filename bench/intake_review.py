@@ -28,7 +28,10 @@ from presale_erp.adapters.db.tables import order_lines, orders
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.domain.access import SYSTEM
 from presale_erp.domain.catalog import Platform, StockLockPolicy
-from presale_erp.services import catalog, intake, review
+from presale_erp.domain.ledger import MovementKind
+from presale_erp.domain.movements import MovementRequest
+from presale_erp.domain.warehouse import WarehouseKind, ZoneKind
+from presale_erp.services import catalog, intake, review, stock, warehouses
 from presale_erp.services.intake import _line_row, _order_row, parse_all
 from presale_erp.simulators import payloads
 from presale_erp.simulators.payloads import SimLine, SimOrder
@@ -80,8 +83,30 @@ def set_up(db: Database) -> None:
             now=NOW,
         )
     catalog.create_product(db, SYSTEM, code="P", name="P", category=None, now=NOW)
+    warehouses.create_warehouse(
+        db,
+        SYSTEM,
+        code="HZ",
+        name="HZ",
+        kind=WarehouseKind.OWN,
+        provider=None,
+        province=None,
+        city=None,
+        address=None,
+        now=NOW,
+    )
+    warehouses.create_zone(db, SYSTEM, warehouse="HZ", code="A", name="A", kind=ZoneKind.STORAGE, now=NOW)
+    warehouses.create_bins(db, SYSTEM, warehouse="HZ", zone="A", codes=["A-01"], now=NOW)
     for code in ("TEA-LJ-250G", "MOON-GIFT-6", "TEA-TIN-S"):
         catalog.create_sku(db, SYSTEM, catalog.NewSku(code, "P", code, None, 100, True, Decimal("50.00")), now=NOW)
+        stock.post_movement(
+            db,
+            SYSTEM,
+            f"bench:{code}",
+            MovementRequest(MovementKind.RECEIPT, code, "HZ", 10**6, bin="A-01"),
+            reference=None,
+            now=NOW,
+        )
 
 
 def product_path(db: Database, batches: dict[Platform, list[dict]], batch: int) -> tuple[float, float]:

@@ -157,3 +157,51 @@ def test_douyin_says_itself_when_the_balance_is_due():
     )
 
     assert order.balance_due_at == due.replace(microsecond=0)
+
+
+def test_a_refunded_order_gives_back_every_unit_even_when_its_lines_say_refunded(db):
+    set_up(db, StockLockPolicy.ON_PAYMENT)
+    push(db, "1001", "paid", presale_kind="none")
+
+    push(db, "1001", "refunded", minutes=10, presale_kind="none")  # TRADE_CLOSED with each line SUCCESS
+
+    assert held(db)["reserved"] == 0
+    assert stock.ledger_discrepancies(db) == []
+
+
+def test_an_order_whose_stock_was_given_back_does_not_lock_again_by_itself(db):
+    from presale_erp.services import balances
+
+    set_up(db, StockLockPolicy.ON_DEPOSIT, on_hand=0, quota=10)
+    push(db, "1001", "deposit")
+    due = stored(db, "1001")["balance_due_at"]
+    balances.expire_unpaid_balances(db, SYSTEM, now=due + timedelta(minutes=1))
+
+    push(db, "1001", "paid", minutes=30)  # the balance came late after all
+
+    assert held(db)["reserved"] == 0
+    assert stored(db, "1001")["status"] == "paid"
+
+
+def test_an_order_that_locked_the_last_units_is_not_held_for_lack_of_them(db):
+    from presale_erp.services import review
+
+    set_up(db, StockLockPolicy.ON_PAYMENT, on_hand=2)
+    push(db, "1001", "paid", units=2, presale_kind="none")
+
+    report = review.review_pending(db, CIPHER, SYSTEM, now=NOW + timedelta(hours=2))
+
+    assert held(db)["reserved"] == 2
+    assert "insufficient_stock" not in (stored(db, "1001")["review_rules_hit"] or "")
+    assert report.reviewed == 1
+
+
+def test_a_pre_order_that_already_holds_its_stock_is_activated_on_its_date(db):
+    from presale_erp.services import preorders
+
+    set_up(db, StockLockPolicy.ON_DEPOSIT, on_hand=2)
+    push(db, "1001", "paid", units=2, presale_kind="full_payment")
+
+    outcome = preorders.activate_due(db, SYSTEM, now=NOW + timedelta(days=6))
+
+    assert outcome.activated == 1

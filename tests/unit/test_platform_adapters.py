@@ -198,3 +198,17 @@ def test_which_status_changes_a_newer_version_may_bring(before, after, allowed):
     from presale_erp.domain.orders import transition_allowed
 
     assert transition_allowed(before, after) is allowed
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"buyer_message": "hi\ud800"}, "cannot be stored"),
+        ({"seller_memo": "a\u0000b"}, "cannot be stored"),
+        ({"payment": "99999999999999999999.00"}, "not a plausible amount"),
+        ({"orders": {"order": [{"oid_str": "1", "num": 10**19, "price": "1.00"}]}}, "out of range"),
+    ],
+)
+def test_values_a_database_cannot_hold_refuse_the_order_not_the_batch(change, reason):
+    with pytest.raises(MalformedOrder, match=reason):
+        PARSERS[Platform.TAOBAO](payloads.taobao(sample()) | change)

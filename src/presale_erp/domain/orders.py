@@ -216,6 +216,7 @@ class PreOrder:
     planned_ship_at: datetime | None
     paid_at: datetime | None
     wanted: dict[int, int]  # sku id -> units of its presale lines
+    own_locked: dict[int, int] = field(default_factory=dict)  # sku id -> units it already holds locked
 
 
 def activate(
@@ -230,15 +231,16 @@ def activate(
         if pre.planned_ship_at and pre.planned_ship_at > now:
             outcome[pre.id] = f"计划发货 {pre.planned_ship_at:%Y-%m-%d %H:%M} 未到 (planned ship date not reached)"
             continue
+        extra = {sku: max(units - pre.own_locked.get(sku, 0), 0) for sku, units in pre.wanted.items()}
         short = [
-            f"{codes.get(sku, sku)} wanted {units}, {left.get(sku, 0)} free"
-            for sku, units in sorted(pre.wanted.items())
+            f"{codes.get(sku, sku)} wanted {pre.wanted[sku]}, {left.get(sku, 0) + pre.own_locked.get(sku, 0)} free"
+            for sku, units in sorted(extra.items())
             if units > left.get(sku, 0)
         ]
         if short:
             outcome[pre.id] = "缺货 (stock short): " + "; ".join(short)
             continue
-        for sku, units in pre.wanted.items():
+        for sku, units in extra.items():
             left[sku] = left.get(sku, 0) - units
         outcome[pre.id] = ""
     return outcome

@@ -253,9 +253,9 @@ def store(
                 o.status,
                 o.paid_at,
                 [
-                    order_locks.LockLine(n, sku_ids[line.sku_code], line.quantity, line.presale)
+                    order_locks.LockLine(n, sku_ids[line.sku_code], line.quantity, line.presale, line.refunded)
                     for n, line in enumerate(o.lines, start=1)
-                    if line.sku_code in sku_ids and not line.refunded
+                    if line.sku_code in sku_ids
                 ],
             )
             for o in written

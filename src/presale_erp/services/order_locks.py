@@ -32,6 +32,7 @@ class LockLine:
     sku_id: int
     quantity: int
     presale: bool
+    refunded: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,42 +51,51 @@ def reservation_id(shop: str, platform_order_id: str, line_no: int) -> str:
 def lock_and_release(
     conn, shop: dict[str, Any], candidates: list[LockCandidate], *, actor: str, now: datetime
 ) -> dict[int, str]:
-    """Returns order id -> "" when its stock is locked, or the reason it is not."""
+    """Returns order id -> "" when its stock is locked, or the reason it is not.
+
+    An order locks once: if it ever had reservations (even ones since released, e.g. when its balance window
+    passed), it does not lock again by itself. Cancelled or refunded orders release everything they hold;
+    a refunded line releases its own lock."""
     if shop["lock_warehouse_id"] is None or not candidates:
         return {}
     policy = StockLockPolicy(shop["stock_lock_policy"])
-    ids_of = {
-        c.order_id: [reservation_id(shop["code"], c.platform_order_id, line.line_no) for line in c.lines]
-        for c in candidates
-    }
-    pending = order_lock_repo.pending_reservations(conn, [i for ids in ids_of.values() for i in ids])
-    to_release = [c for c in candidates if c.status in RELEASE_AT and any(i in pending for i in ids_of[c.order_id])]
+    held = order_lock_repo.reservations_of_orders(conn, shop["id"], [c.platform_order_id for c in candidates])
+    release_rows = []
+    for c in candidates:
+        pending = [r for r in held.get(c.platform_order_id, []) if r["status"] == ReservationStatus.PENDING.value]
+        refunded_ids = {
+            reservation_id(shop["code"], c.platform_order_id, line.line_no) for line in c.lines if line.refunded
+        }
+        release_rows += [r for r in pending if c.status in RELEASE_AT or r["id"] in refunded_ids]
+    released_orders = {r["order_ref"] for r in release_rows}
     to_lock = [
         c
         for c in candidates
-        if c.status in LOCK_AT[policy] and c.lines and not any(i in pending for i in ids_of[c.order_id])
+        if c.status in LOCK_AT[policy]
+        and c.platform_order_id not in held
+        and any(not line.refunded for line in c.lines)
     ]
-    if not to_release and not to_lock:
+    if not release_rows and not to_lock:
         return {}
     warehouse = order_lock_repo.warehouse_code(conn, shop["lock_warehouse_id"])
-    codes = order_lock_repo.sku_codes(conn, {line.sku_id for c in to_lock + to_release for line in c.lines})
-    sku_ids = {code: sku_id for sku_id, code in codes.items()}
-    keys = {(codes[line.sku_id], warehouse) for c in to_lock + to_release for line in c.lines}
-    locked = stock_repo.lock_positions(
-        conn, keys, sku_ids, {warehouse: shop["lock_warehouse_id"]}, create_missing=True, now=now
+    codes = order_lock_repo.sku_codes(
+        conn, {line.sku_id for c in to_lock for line in c.lines} | {r["sku_id"] for r in release_rows}
     )
+    sku_ids = {code: sku_id for sku_id, code in codes.items()}
+    warehouse_ids = {warehouse: shop["lock_warehouse_id"]}
+    warehouse_ids |= order_lock_repo.warehouse_codes(conn, {r["warehouse_id"] for r in release_rows})
+    code_of_warehouse = {v: k for k, v in warehouse_ids.items()}
+    keys = {(codes[line.sku_id], warehouse) for c in to_lock for line in c.lines}
+    keys |= {(codes[r["sku_id"]], code_of_warehouse[r["warehouse_id"]]) for r in release_rows}
+    locked = stock_repo.lock_positions(conn, keys, sku_ids, warehouse_ids, create_missing=True, now=now)
     outcome: dict[int, str] = {}
     released = _release(
         locked,
-        [
-            pending[i] | {"sku": codes[pending[i]["sku_id"]], "warehouse": warehouse}
-            for c in to_release
-            for i in ids_of[c.order_id]
-            if i in pending
-        ],
+        [r | {"sku": codes[r["sku_id"]], "warehouse": code_of_warehouse[r["warehouse_id"]]} for r in release_rows],
     )
-    for c in to_release:
-        outcome[c.order_id] = "已取消/退款, 库存已释放 (released)"
+    for c in candidates:
+        if c.platform_order_id in released_orders and c.status in RELEASE_AT:
+            outcome[c.order_id] = "已取消/退款, 库存已释放 (released)"
     made: list[tuple[Reservation, LockCandidate]] = []
     far_past = datetime.min.replace(tzinfo=UTC)
     for c in sorted(to_lock, key=lambda c: (c.paid_at or far_past, c.order_id)):
@@ -98,6 +108,7 @@ def lock_and_release(
                 ReservationStage.PRESALE_BOOKED if line.presale else ReservationStage.AWAITING_REVIEW,
             )
             for line in c.lines
+            if not line.refunded
         ]
         try:
             made += [(r, c) for r in locked.book.reserve_all(requests)]
@@ -146,7 +157,7 @@ def lock_and_release(
         at=now,
         details={
             "locked": len({c.order_id for _, c in made}),
-            "released": len(to_release),
+            "released": len(released),
             "short": sum(1 for reason in outcome.values() if reason.startswith("缺货")),
         },
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from presale_erp.adapters.db import audit_repo, preorder_repo
+from presale_erp.adapters.db import audit_repo, preorder_repo, review_repo
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.domain.access import Actor
 from presale_erp.domain.orders import PreOrder, activate
@@ -37,8 +37,15 @@ def activate_due(db: Database, actor: Actor, *, now: datetime, batch: int = 5000
             return report
         wanted = preorder_repo.presale_units(conn, [r["id"] for r in rows])
         free, codes = preorder_repo.free_stock(conn, {sku for units in wanted.values() for sku in units})
+        locks = review_repo.own_locks(conn, {(r["shop_id"], r["platform_order_id"]): r["id"] for r in rows})
         outcomes = activate(
-            [PreOrder(r["id"], r["planned_ship_at"], r["paid_at"], wanted[r["id"]]) for r in rows], free, now, codes
+            [
+                PreOrder(r["id"], r["planned_ship_at"], r["paid_at"], wanted[r["id"]], locks.get(r["id"], {}))
+                for r in rows
+            ],
+            free,
+            now,
+            codes,
         )
         preorder_repo.record(conn, outcomes, now)
         activated = [i for i, reason in outcomes.items() if not reason]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from presale_erp.adapters.crypto import PiiCipher, mask_name, mask_phone
@@ -75,6 +76,8 @@ def update_rule(
         raise InvalidRequest(
             f"Rule {code} has no parameter {', '.join(unknown)}; it takes {', '.join(RULES[code][3]) or 'none'}."
         )
+    for name, value in params.items():
+        _check_param(code, name, value, RULES[code][3][name])
     with db.uow() as uow:
         review_repo.save_rule(
             uow.conn,
@@ -102,10 +105,31 @@ def update_rule(
     return next(s for s in rule_settings(db) if s.code == code)
 
 
+def _check_param(code: str, name: str, value: Any, default: Any) -> None:
+    """A parameter keeps the kind of its default: a wrong one would break every later review run."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int | float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+    elif isinstance(default, list):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    else:  # amounts are given as decimal strings
+        try:
+            ok = isinstance(value, str | int) and Decimal(str(value)) >= 0
+        except ArithmeticError:
+            ok = False
+    if not ok:
+        raise InvalidRequest(f"Rule {code}: parameter {name} should be like {default!r}, not {value!r}.")
+
+
 def review_pending(
     db: Database, cipher: PiiCipher, actor: Actor, *, now: datetime, batch: int = 2000, window_hours: int = 24
 ) -> ReviewReport:
-    settings = compile_settings(rule_settings(db))
+    stored_settings = rule_settings(db)
+    settings = compile_settings(stored_settings)
+    brushing = next((s for s in stored_settings if s.code == "many_orders_one_address"), None)
+    if brushing is not None:
+        window_hours = int((RULES["many_orders_one_address"][3] | brushing.params).get("window_hours", window_hours))
     report = ReviewReport()
     after_id = 0
     while True:
@@ -115,7 +139,8 @@ def review_pending(
                 return report
             after_id = rows[-1]["id"]
             lines = review_repo.lines_of(uow.conn, [r["id"] for r in rows])
-            batch_orders = [_review_order(row, lines[row["id"]], cipher) for row in rows]
+            locks = review_repo.own_locks(uow.conn, {(r["shop_id"], r["platform_order_id"]): r["id"] for r in rows})
+            batch_orders = [_review_order(row, lines[row["id"]], cipher, locks.get(row["id"], {})) for row in rows]
             finance = review_repo.finance_shops(uow.conn)
             ctx = _context(uow.conn, batch_orders, now, window_hours)
             verdicts = []
@@ -154,7 +179,9 @@ def _status(decision: Decision, verdict_hits: list, hits: list[dict[str, Any]]) 
     return decision.value
 
 
-def _review_order(row: dict[str, Any], lines: list[dict[str, Any]], cipher: PiiCipher) -> ReviewOrder:
+def _review_order(
+    row: dict[str, Any], lines: list[dict[str, Any]], cipher: PiiCipher, own_locked: dict[int, int]
+) -> ReviewOrder:
     return ReviewOrder(
         id=row["id"],
         shop_id=row["shop_id"],
@@ -174,6 +201,7 @@ def _review_order(row: dict[str, Any], lines: list[dict[str, Any]], cipher: PiiC
             ReviewLine(line["sku_id"], line["sku_code"], line["quantity"], line["unit_price"], line["presale"])
             for line in lines
         ],
+        own_locked=own_locked,
     )
 
 

@@ -72,11 +72,16 @@ def insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, ig
     conn.exec_driver_sql(sql, _tuples(conn, table, columns, rows))
 
 
-def update_by_key(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, key: str) -> None:
-    """UPDATE table SET <every other column in the rows> WHERE key = ?, one row per dict."""
+def update_by_key(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, key: str, only_if: str = ""
+) -> None:
+    """UPDATE table SET <every other column in the rows> WHERE key = ? [AND only_if], one row per dict.
+    `only_if` is a fixed SQL condition written by this codebase (e.g. "review_status = 'pending'")."""
     if not rows:
         return
     columns = [c for c in rows[0] if c != key]
     mark = _marker(conn.dialect.name)
     sql = f"UPDATE {table.name} SET {', '.join(f'{c} = {mark}' for c in columns)} WHERE {key} = {mark}"
+    if only_if:
+        sql += f" AND {only_if}"
     conn.exec_driver_sql(sql, _tuples(conn, table, [*columns, key], rows))

@@ -40,3 +40,27 @@ def mark_orders(conn: Connection, outcome: dict[int, str]) -> None:
         [{"stock_locked": reason == "", "lock_reason": reason, "id": order_id} for order_id, reason in outcome.items()],
         key="id",
     )
+
+
+def reservations_of_orders(conn: Connection, shop_id: int, order_refs: Sequence[str]) -> dict[str, list[dict]]:
+    """Every reservation (any status) these orders ever had, by platform order id."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    refs = sorted(set(order_refs))
+    for start in range(0, len(refs), 1000):
+        rows = conn.execute(
+            select(reservations).where(
+                reservations.c.shop_id == shop_id, reservations.c.order_ref.in_(refs[start : start + 1000])
+            )
+        )
+        for row in rows.mappings():
+            found.setdefault(row["order_ref"], []).append(dict(row))
+    return found
+
+
+def warehouse_codes(conn: Connection, ids: set[int]) -> dict[str, int]:
+    if not ids:
+        return {}
+    return {
+        code: i
+        for i, code in conn.execute(select(warehouses.c.id, warehouses.c.code).where(warehouses.c.id.in_(sorted(ids))))
+    }

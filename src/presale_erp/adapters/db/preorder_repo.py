@@ -17,6 +17,7 @@ def waiting(conn: Connection, *, limit: int, after_id: int = 0, shop: str | None
     query = (
         select(
             orders.c.id,
+            orders.c.shop_id,
             orders.c.platform_order_id,
             orders.c.paid_at,
             orders.c.planned_ship_at,

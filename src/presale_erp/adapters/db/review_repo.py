@@ -16,6 +16,7 @@ from presale_erp.adapters.db.tables import (
     blacklist,
     order_lines,
     orders,
+    reservations,
     review_rules,
     shops,
     skus,
@@ -40,6 +41,7 @@ def pending(conn: Connection, *, after_id: int, limit: int) -> list[dict[str, An
             select(
                 orders.c.id,
                 orders.c.shop_id,
+                orders.c.platform_order_id,
                 orders.c.total_amount,
                 orders.c.paid_at,
                 orders.c.province,
@@ -160,6 +162,7 @@ def write_verdicts(conn: Connection, verdicts: list[dict[str, Any]]) -> None:
             for v in verdicts
         ],
         key="id",
+        only_if="review_status = 'pending'",
     )
 
 
@@ -197,3 +200,26 @@ def write_status(conn: Connection, statuses: dict[int, str], *, by: str, at: dat
         [{"review_status": status, "reviewed_by": by, "reviewed_at": at, "id": i} for i, status in statuses.items()],
         key="id",
     )
+
+
+def own_locks(conn: Connection, orders_by_ref: dict[tuple[int, str], int]) -> dict[int, dict[int, int]]:
+    """order id -> sku id -> units this order itself holds locked (its own lock is not someone else's stock)."""
+    found: dict[int, dict[int, int]] = {}
+    by_shop: dict[int, list[str]] = {}
+    for shop_id, ref in orders_by_ref:
+        by_shop.setdefault(shop_id, []).append(ref)
+    for shop_id, refs in by_shop.items():
+        for start in range(0, len(refs), 1000):
+            rows = conn.execute(
+                select(reservations.c.order_ref, reservations.c.sku_id, func.sum(reservations.c.quantity))
+                .where(
+                    reservations.c.shop_id == shop_id,
+                    reservations.c.status == "pending",
+                    reservations.c.order_ref.in_(refs[start : start + 1000]),
+                )
+                .group_by(reservations.c.order_ref, reservations.c.sku_id)
+            )
+            for ref, sku_id, units in rows:
+                order_id = orders_by_ref[(shop_id, ref)]
+                found.setdefault(order_id, {})[sku_id] = int(units)
+    return found

@@ -13,6 +13,8 @@ from presale_erp.domain.orders import MalformedOrder
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 FEN = Decimal("0.01")
+MAX_INT = 2**53  # ids and counts beyond this are not real (and would overflow a BIGINT on the way)
+MAX_YUAN = Decimal("10000000000")  # ten billion yuan: no single order; keeps fen inside a BIGINT
 # JD writes these for "not set"; so do some ISVs' copies of other platforms.
 UNSET_TIMES = {"", "0001-01-01 00:00:00", "1970-01-01 00:00:00", "1970-01-01 08:00:00", "0000-00-00 00:00:00"}
 
@@ -42,7 +44,11 @@ class Fields:
             return default
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise MalformedOrder(f"{self._where(name)} should be text, not {value!r}")
-        return str(value)
+        text = str(value)
+        # A NUL or a lone surrogate cannot be stored (PostgreSQL text, UTF-8): refuse this order, not the batch.
+        if "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text):
+            raise MalformedOrder(f"{self._where(name)} contains a character that cannot be stored")
+        return text
 
     def integer(self, name: str, *, required: bool = True, default: int = 0) -> int:
         value = self.raw(name, required=required)
@@ -50,10 +56,12 @@ class Fields:
             return default
         if isinstance(value, bool):
             raise MalformedOrder(f"{self._where(name)} should be a whole number, not {value!r}")
-        if isinstance(value, int):
-            return value
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
+            value = int(value)
+        if isinstance(value, int):
+            if abs(value) > MAX_INT:
+                raise MalformedOrder(f"{self._where(name)} is out of range: {value}")
+            return value
         raise MalformedOrder(f"{self._where(name)} should be a whole number, not {value!r}")
 
     def yuan(self, name: str, *, required: bool = True) -> Decimal:
@@ -70,7 +78,9 @@ class Fields:
             amount = Decimal(str(value))
         except InvalidOperation as exc:
             raise MalformedOrder(f"{self._where(name)} should be an amount in yuan, not {value!r}") from exc
-        if not amount.is_finite() or amount != amount.quantize(FEN):
+        if not amount.is_finite() or abs(amount) > MAX_YUAN:
+            raise MalformedOrder(f"{self._where(name)} is not a plausible amount: {value!r}")
+        if amount != amount.quantize(FEN):
             raise MalformedOrder(f"{self._where(name)} has fractions of a fen: {value!r}")
         return amount.quantize(FEN)
 
@@ -81,6 +91,8 @@ class Fields:
             return Decimal("0.00")
         if isinstance(value, bool) or not isinstance(value, int):
             raise MalformedOrder(f"{self._where(name)} should be whole fen, not {value!r}")
+        if abs(value) > MAX_YUAN * 100:
+            raise MalformedOrder(f"{self._where(name)} is not a plausible amount: {value}")
         return (Decimal(value) / 100).quantize(FEN)
 
     def china_time(self, name: str, *, required: bool = True) -> datetime | None:

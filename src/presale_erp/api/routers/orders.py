@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -21,6 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["orders"])
 Read = actor_with(Permission.ORDERS_READ)
 Intake = actor_with(Permission.ORDERS_INTAKE)
 MAX_BODY_BYTES = 20 * 1024 * 1024
+LetterId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class IntakeReportOut(BaseModel):
@@ -208,7 +209,7 @@ def list_dead_letters(
 
 @router.post("/dead-letters/{letter_id}/retry", response_model=RetryOut, summary="Retry a dead letter, maybe fixed")
 def retry_dead_letter(
-    letter_id: int,
+    letter_id: LetterId,
     request: Request,
     actor: Intake,
     db: DbDep,
@@ -221,5 +222,5 @@ def retry_dead_letter(
 
 
 @router.post("/dead-letters/{letter_id}/discard", response_model=RetryOut, summary="Discard a dead letter")
-def discard_dead_letter(letter_id: int, actor: Intake, db: DbDep, now: NowDep) -> dict:
+def discard_dead_letter(letter_id: LetterId, actor: Intake, db: DbDep, now: NowDep) -> dict:
     return intake.discard_dead_letter(db, actor, letter_id, now=now)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
 from presale_erp.api.deps import DbDep, NowDep, actor_with
@@ -50,7 +50,7 @@ class ReviewReportOut(BaseModel):
 
 
 class DecisionIn(BaseModel):
-    order_ids: list[int] = Field(min_length=1, max_length=5000)
+    order_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(min_length=1, max_length=5000)
     approve: bool
     note: str = Field(default="", max_length=300)
 
@@ -146,5 +146,5 @@ def add_blacklist(body: BlacklistIn, request: Request, actor: Review, db: DbDep,
 
 
 @router.delete("/blacklist/{entry_id}", status_code=204, summary="Remove a blacklist entry")
-def remove_blacklist(entry_id: int, actor: Review, db: DbDep, now: NowDep) -> None:
+def remove_blacklist(entry_id: Annotated[int, Path(ge=1, le=2**31 - 1)], actor: Review, db: DbDep, now: NowDep) -> None:
     review.remove_from_blacklist(db, actor, entry_id, now=now)

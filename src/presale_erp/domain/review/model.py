@@ -46,6 +46,7 @@ class ReviewOrder:
     buyer_remark: str
     seller_remark: str
     lines: list[ReviewLine]
+    own_locked: dict[int, int] = field(default_factory=dict)  # sku id -> units this order already holds
 
 
 @dataclass(frozen=True)

@@ -153,10 +153,12 @@ def insufficient_stock(order: ReviewOrder, ctx: ReviewContext, params: dict) -> 
         if line.sku_id is not None and not line.presale:
             wanted[line.sku_id] = wanted.get(line.sku_id, 0) + line.quantity
     codes = {line.sku_id: line.sku_code for line in order.lines}
+    # Units this order already locked count for it, not against it.
+    available = {sku: ctx.sku_available.get(sku, 0) + order.own_locked.get(sku, 0) for sku in wanted}
     return [
-        f"缺货: {codes[sku]} wanted {quantity}, {ctx.sku_available.get(sku, 0)} available"
+        f"缺货: {codes[sku]} wanted {quantity}, {available[sku]} available"
         for sku, quantity in wanted.items()
-        if quantity > ctx.sku_available.get(sku, 0)
+        if quantity > available[sku]
     ]
 
 
