@@ -268,3 +268,13 @@ def test_a_paid_presale_order_waits_in_the_pre_order_queue_until_date_and_stock_
     assert (early.activated, on_date_no_stock.activated, with_stock.activated) == (0, 0, 1)
     assert reason == "缺货 (stock short): TEA-LJ-250G wanted 2, 0 free"
     assert stored(db, "1001")["preorder_status"] == "activated"
+
+
+def test_two_changes_within_one_second_keep_the_later_state(db):
+    code = shop(db)
+    push(db, code, payloads.taobao(sample("1001", stage="paid")))
+
+    report = push(db, code, payloads.taobao(sample("1001", stage="shipped")))  # same modified second
+
+    assert report.updated == 1
+    assert stored(db, "1001")["status"] == "shipped"

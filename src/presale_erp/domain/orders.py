@@ -244,3 +244,13 @@ def activate(
             left[sku] = left.get(sku, 0) - units
         outcome[pre.id] = ""
     return outcome
+
+
+def supersedes(incoming: PlatformOrder, stored_modified_at: datetime | None, stored_status: str | None) -> bool:
+    """Whether a version replaces what is stored. Platforms stamp modified times to the second, so two changes
+    within one second share a time: then the one that moves the order forward wins."""
+    if newer(incoming.modified_at, stored_modified_at):
+        return True
+    if stored_modified_at is None or incoming.modified_at < stored_modified_at or stored_status is None:
+        return False
+    return incoming.status.value != stored_status and transition_allowed(PlatformStatus(stored_status), incoming.status)

@@ -28,8 +28,8 @@ from presale_erp.domain.orders import (
     PlatformStatus,
     PresaleType,
     check_transition,
-    newer,
     planned_ship_at,
+    supersedes,
     waits_as_pre_order,
 )
 from presale_erp.services import order_locks
@@ -161,7 +161,7 @@ def store(
     for item in parsed:  # the same order twice in one batch: keep its newest version
         order = item.order
         kept = newest.get(order.platform_order_id)
-        if kept is None or newer(order.modified_at, kept.modified_at):
+        if kept is None or supersedes(order, kept.modified_at, kept.status.value):
             newest[order.platform_order_id] = order
             raw_of[order.platform_order_id] = item.raw
     report.unchanged += len(parsed) - len(newest)
@@ -190,7 +190,7 @@ def store(
     candidates = [
         o
         for pid, o in newest.items()
-        if pid in existing and newer(o.modified_at, existing[pid]["platform_modified_at"])
+        if pid in existing and supersedes(o, existing[pid]["platform_modified_at"], existing[pid]["status"])
     ]
     replacing, refused = [], []
     for o in candidates:

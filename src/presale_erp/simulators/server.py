@@ -95,11 +95,13 @@ def _top_and_jos(app: FastAPI, state: SimulatorState) -> None:
                 {"error_response": {"code": 40, "msg": "start_modified and end_modified span over one day"}}
             )
         page, size = int(params.get("page_no", 1)), min(int(params.get("page_size", 40)), 100)
-        rows = state.visible("taobao", start, end)
-        chunk = rows[(page - 1) * size : page * size]
-        return JSONResponse(
-            {"trades_sold_increment_get_response": {"trades": {"trade": chunk}, "has_next": page * size < len(rows)}}
-        )
+        rows = state.visible("taobao", start, end)[::-1]  # newest first, as TOP sorts by modified descending
+        wanted = {f.split(".")[0] for f in params.get("fields", "").split(",") if f}
+        if not wanted:
+            return JSONResponse({"error_response": {"code": 40, "msg": "Missing required arguments:fields"}})
+        chunk = [{k: v for k, v in trade.items() if k in wanted} for trade in rows[(page - 1) * size : page * size]]
+        result = {"trades": {"trade": chunk}, "has_next": page * size < len(rows), "total_results": len(rows)}
+        return JSONResponse({"trades_sold_increment_get_response": result})
 
     @app.post("/jd/routerjson")
     async def jd(request: Request) -> JSONResponse:
@@ -113,7 +115,8 @@ def _top_and_jos(app: FastAPI, state: SimulatorState) -> None:
         if end - start > timedelta(days=31):
             return JSONResponse({"error_response": {"code": "60", "zh_desc": "时间跨度不能超过一个月"}})
         page, size = int(business.get("page", 1)), min(int(business.get("page_size", 50)), 100)
-        rows = state.visible("jd", start, end)
+        wanted = set(business.get("optional_fields", "").split(","))
+        rows = [{k: v for k, v in order.items() if k in wanted} for order in state.visible("jd", start, end)]
         return JSONResponse(
             {
                 "jingdong_pop_order_enSearch_responce": {
@@ -140,7 +143,7 @@ def _pdd_douyin_shopify(app: FastAPI, state: SimulatorState) -> None:
         if end - start > timedelta(minutes=30):
             return JSONResponse({"error_response": {"error_code": 10000, "error_msg": "时间跨度不能超过30分钟"}})
         page, size = int(params.get("page", 1)), min(int(params.get("page_size", 100)), 100)
-        rows = state.visible("pinduoduo", start, end)
+        rows = state.visible("pinduoduo", start, end)[::-1]
         return JSONResponse(
             {
                 "order_sn_increment_get_response": {

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -63,7 +64,7 @@ class Http:
                     return response
                 if response.status_code == 429:
                     self.throttled += 1
-                    delay = max(delay, float(response.headers.get("Retry-After", delay)))
+                    delay = max(delay, _retry_after(response.headers.get("Retry-After"), delay))
                 if attempt == self.attempts:
                     raise PlatformUnavailable(f"{url}: HTTP {response.status_code} after {attempt} attempts")
             self.sleep(delay)
@@ -72,6 +73,21 @@ class Http:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _retry_after(value: str | None, default: float) -> float:
+    """Seconds to wait: Retry-After is either a number of seconds or an HTTP date."""
+    if not value:
+        return default
+    try:
+        return min(float(value), 300.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    return min(max((when - datetime.now(UTC)).total_seconds(), 0.0), 300.0)
 
 
 def _cn(moment: datetime) -> str:
@@ -94,38 +110,93 @@ class PlatformClient:
         raise NotImplementedError
 
 
+# increment.get returns a partial Trade: only the fields asked for (doc 1.1), so ask for all the adapter reads.
+TAOBAO_FIELDS = ",".join(
+    [
+        "tid",
+        "tid_str",
+        "type",
+        "status",
+        "created",
+        "pay_time",
+        "modified",
+        "payment",
+        "post_fee",
+        "buyer_open_uid",
+        "buyer_nick",
+        "receiver_name",
+        "receiver_mobile",
+        "receiver_phone",
+        "receiver_state",
+        "receiver_city",
+        "receiver_district",
+        "receiver_address",
+        "buyer_message",
+        "seller_memo",
+        "send_time",
+        "step_trade_status",
+        "step_paid_fee",
+        "step_pay_details",
+        "orders.oid",
+        "orders.oid_str",
+        "orders.sku_id",
+        "orders.outer_sku_id",
+        "orders.outer_iid",
+        "orders.title",
+        "orders.num",
+        "orders.price",
+        "orders.payment",
+        "orders.divide_order_fee",
+        "orders.refund_status",
+        "orders.estimate_con_time",
+    ]
+)
+# Pull everything modified in the window, whatever its type (doc 0); step is presale.
+TAOBAO_TYPES = "guarantee_trade,auto_delivery,ec,cod,step,fixed,auction,fenxiao,external_trade"
+JD_STATES = (
+    "WAIT_SELLER_STOCK_OUT,WAIT_SELLER_DELIVERY,WAIT_GOODS_RECEIVE_CONFIRM,FINISHED_L,TRADE_CANCELED,"
+    "LOCKED,PAUSE,POP_ORDER_PAUSE,WAIT_SEND_CODE"
+)
+JD_FIELDS = (
+    "orderId,venderId,orderType,orderState,orderStateRemark,orderStartTime,paymentConfirmTime,modified,"
+    "payType,orderTotalPrice,orderSellerPrice,orderPayment,freightPrice,open_id_buyer,xid_buyer,"
+    "consigneeInfo,orderRemark,venderRemark,scDT,promisePickDate,itemInfoList"
+)
+
+
 class TaobaoClient(PlatformClient):
+    """Results come newest first; the doc says to page from the last page backwards, so that an order modified
+    meanwhile (it leaves the window and the rest move up a page) is read twice rather than skipped."""
+
     max_window = timedelta(minutes=30)  # the doc allows a day but advises 30 minutes
     page_size = 50
 
+    def _call(self, start: datetime, end: datetime, page: int, size: int) -> dict[str, Any]:
+        params = {
+            "method": "taobao.trades.sold.increment.get",
+            "app_key": self.credentials.app_key,
+            "session": self.credentials.access_token,
+            "timestamp": _now_cn(),
+            "format": "json",
+            "v": "2.0",
+            "sign_method": "hmac-sha256",
+            "fields": TAOBAO_FIELDS,
+            "start_modified": _cn(start),
+            "end_modified": _cn(end),
+            "page_no": page,
+            "page_size": size,
+            "type": TAOBAO_TYPES,
+        }
+        params["sign"] = signing.top_sign(params, self.credentials.app_secret)
+        body = _json(self.http.request("POST", "/router/rest", data=params))
+        if "error_response" in body:
+            raise PlatformError(f"taobao: {body['error_response']}")
+        return body["trades_sold_increment_get_response"]
+
     def pages(self, start: datetime, end: datetime) -> Iterator[list[dict[str, Any]]]:
-        page = 1
-        while True:
-            params = {
-                "method": "taobao.trades.sold.increment.get",
-                "app_key": self.credentials.app_key,
-                "session": self.credentials.access_token,
-                "timestamp": _now_cn(),
-                "format": "json",
-                "v": "2.0",
-                "sign_method": "hmac-sha256",
-                "fields": "tid,status,modified,orders",
-                "start_modified": _cn(start),
-                "end_modified": _cn(end),
-                "page_no": page,
-                "page_size": self.page_size,
-                "use_has_next": "true",
-                "type": "step,fixed,guarantee_trade",
-            }
-            params["sign"] = signing.top_sign(params, self.credentials.app_secret)
-            body = _json(self.http.request("POST", "/router/rest", data=params))
-            if "error_response" in body:
-                raise PlatformError(f"taobao: {body['error_response']}")
-            result = body["trades_sold_increment_get_response"]
-            yield list((result.get("trades") or {}).get("trade", []))
-            if not result.get("has_next"):
-                return
-            page += 1
+        total = int(self._call(start, end, 1, 1).get("total_results", 0))  # a one-row call, for the count
+        for page in range(-(-total // self.page_size), 0, -1):
+            yield list((self._call(start, end, page, self.page_size).get("trades") or {}).get("trade", []))
 
 
 class JdClient(PlatformClient):
@@ -141,9 +212,8 @@ class JdClient(PlatformClient):
                 "end_date": _cn(end),
                 "page": page,
                 "page_size": self.page_size,
-                "order_state": "WAIT_SELLER_STOCK_OUT,WAIT_GOODS_RECEIVE_CONFIRM,FINISHED_L,TRADE_CANCELED,"
-                "LOCKED,PAUSE",
-                "optional_fields": "orderId,orderState,modified,itemInfoList",
+                "order_state": JD_STATES,
+                "optional_fields": JD_FIELDS,
                 "sortType": 0,
                 "dateType": 0,
             }
@@ -170,34 +240,34 @@ class JdClient(PlatformClient):
 
 
 class PinduoduoClient(PlatformClient):
+    """Paged from the last page backwards, as the doc asks (see TaobaoClient)."""
+
     max_window = timedelta(minutes=30)
 
+    def _call(self, start: datetime, end: datetime, page: int, size: int) -> dict[str, Any]:
+        params = {
+            "type": "pdd.order.number.list.increment.get",
+            "client_id": self.credentials.app_key,
+            "access_token": self.credentials.access_token,
+            "timestamp": str(int(time.time())),
+            "data_type": "JSON",
+            "start_updated_at": int(start.timestamp()),
+            "end_updated_at": int(end.timestamp()),
+            "order_status": 5,
+            "refund_status": 5,
+            "page": page,
+            "page_size": size,
+        }
+        params["sign"] = signing.md5_wrapped_sign(params, self.credentials.app_secret)
+        body = _json(self.http.request("POST", "/api/router", data=params))
+        if "error_response" in body:
+            raise PlatformError(f"pinduoduo: {body['error_response']}")
+        return body["order_sn_increment_get_response"]
+
     def pages(self, start: datetime, end: datetime) -> Iterator[list[dict[str, Any]]]:
-        page = 1
-        while True:
-            params = {
-                "type": "pdd.order.number.list.increment.get",
-                "client_id": self.credentials.app_key,
-                "access_token": self.credentials.access_token,
-                "timestamp": str(int(time.time())),
-                "data_type": "JSON",
-                "start_updated_at": int(start.timestamp()),
-                "end_updated_at": int(end.timestamp()),
-                "order_status": 5,
-                "refund_status": 5,
-                "page": page,
-                "page_size": self.page_size,
-                "use_has_next": "true",
-            }
-            params["sign"] = signing.md5_wrapped_sign(params, self.credentials.app_secret)
-            body = _json(self.http.request("POST", "/api/router", data=params))
-            if "error_response" in body:
-                raise PlatformError(f"pinduoduo: {body['error_response']}")
-            result = body["order_sn_increment_get_response"]
-            yield list(result.get("order_sn_list") or [])
-            if not result.get("has_next"):
-                return
-            page += 1
+        total = int(self._call(start, end, 1, 1).get("total_count", 0))
+        for page in range(-(-total // self.page_size), 0, -1):
+            yield list(self._call(start, end, page, self.page_size).get("order_sn_list") or [])
 
 
 class DouyinClient(PlatformClient):
