@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Table
@@ -51,14 +52,20 @@ def _marker(dialect: str) -> str:
 
 def _tuples(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> list[tuple]:
     dialect = conn.dialect.name
-    converters = [_converter(table.c[name], dialect) for name in columns]
-    return [
-        tuple(
-            value if convert is None else convert(value)
-            for value, convert in zip((row[name] for name in columns), converters, strict=True)
-        )
-        for row in rows
+    pick = itemgetter(*columns)
+    converting = [
+        (i, convert) for i, name in enumerate(columns) if (convert := _converter(table.c[name], dialect)) is not None
     ]
+    values = [(pick(row),) for row in rows] if len(columns) == 1 else [pick(row) for row in rows]
+    if not converting:
+        return values
+    converted = []
+    for value in values:
+        as_list = list(value)
+        for i, convert in converting:
+            as_list[i] = convert(as_list[i])
+        converted.append(tuple(as_list))
+    return converted
 
 
 def insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, ignore_conflicts: bool = False) -> None:
