@@ -60,7 +60,7 @@ def make_payloads(count: int) -> dict[Platform, list[dict]]:
             ],
             presale="deposit" if presale else "none",
             deposit=Decimal("30.00"),
-            ship_by=NOW + timedelta(days=10),
+            ship_by=NOW - timedelta(hours=1),  # balance night: ship date reached, stock on the shelves
             buyer_id=f"b{n}",
             phone=f"139{n:08d}",
             street=f"文三路 {n} 号",

@@ -81,7 +81,8 @@ def parse_order(payload: dict[str, Any]) -> PlatformOrder:
         balance_amount=outstanding if deposit_order else Decimal("0.00"),
         balance_paid=False,
         buyer_remark=order.text("note", required=False),
-        seller_remark=", ".join(tags),
+        # Tags are the nearest Shopify has to a seller's memo, but the pre-order markers are for machines.
+        seller_remark=", ".join(t for t in tags if t.lower() not in PREORDER_TAGS),
         tags=tags,
     )
 
