@@ -156,6 +156,7 @@ MALFORMED = [
     (Platform.DOUYIN, {"pay_amount": "199.00"}, "pay_amount should be whole fen"),
     (Platform.DOUYIN, {"update_time": -5}, "update_time is not a time"),
     (Platform.SHOPIFY, {"updated_at": "2025-01-15T10:20:30"}, "updated_at has no time zone"),
+    (Platform.SHOPIFY, {"test": True}, "is a Shopify test order"),
     (Platform.SHOPIFY, {"line_items": [{"id": 1, "quantity": "two", "price": "1.00"}]}, "line_items[0].quantity"),
 ]
 
@@ -212,3 +213,32 @@ def test_which_status_changes_a_newer_version_may_bring(before, after, allowed):
 def test_values_a_database_cannot_hold_refuse_the_order_not_the_batch(change, reason):
     with pytest.raises(MalformedOrder, match=reason):
         PARSERS[Platform.TAOBAO](payloads.taobao(sample()) | change)
+
+
+def test_shopify_refunded_line_items_mark_their_lines_refunded():
+    body = payloads.shopify(sample("5512345678901"))
+    first_line = body["line_items"][0]
+    body["refunds"] = [{"refund_line_items": [{"line_item_id": first_line["id"], "quantity": first_line["quantity"]}]}]
+
+    order = PARSERS[Platform.SHOPIFY](body)
+
+    assert [line.refunded for line in order.lines] == [True, False]
+
+
+def test_pinduoduo_gifts_are_lines_too():
+    body = payloads.pinduoduo(sample()) | {
+        "gift_list": [{"sku_id": 42, "outer_id": "GIFT-BAG", "goods_count": 1, "goods_price": 0.0}]
+    }
+
+    order = PARSERS[Platform.PINDUODUO](body)
+
+    assert [line.sku_code for line in order.lines][-1] == "GIFT-BAG"
+
+
+def test_a_douyin_presale_gift_line_ships_with_the_presale_goods():
+    body = payloads.douyin(sample(presale="deposit", stage="paid", deposit=Decimal("50.00")))
+    body["sku_order_list"][1]["trade_type"] = 102
+
+    order = PARSERS[Platform.DOUYIN](body)
+
+    assert order.lines[1].presale is True

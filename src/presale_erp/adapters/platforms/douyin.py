@@ -24,6 +24,7 @@ ORDER_STATUS = {
 DEPOSIT_PAID_MAIN = 103
 REFUNDED_MAIN = {21, 22, 39}
 DEPOSIT_TRADE_TYPES = {2, 3}  # 定金预售, 订金找货
+PRESALE_GIFT = 102  # 定金预售赠品单: a gift line that ships with the presale goods
 PRESALE_TYPES = {0: PresaleType.NONE, 1: PresaleType.FULL_PAYMENT, 2: PresaleType.STEPPED}
 COD = 0
 REFUND_DONE = 3
@@ -141,7 +142,7 @@ def _line(child: Fields) -> OrderLine:
         unit_price=child.fen("origin_amount", required=False),
         paid_amount=child.fen("pay_amount", required=False),
         presale=presale_type is not PresaleType.NONE
-        or child.integer("trade_type", required=False) in DEPOSIT_TRADE_TYPES,
+        or child.integer("trade_type", required=False) in DEPOSIT_TRADE_TYPES | {PRESALE_GIFT},
         planned_ship_at=child.unix_time("exp_ship_time", required=False),
         refunded=after_sale.integer("refund_status", required=False) == REFUND_DONE,
     )

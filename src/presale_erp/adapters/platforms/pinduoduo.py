@@ -101,9 +101,11 @@ def parse_order(payload: dict[str, Any]) -> PlatformOrder:
 
 
 def _lines(order: Fields, presale: bool, planned) -> list[OrderLine]:
+    """item_list, then gift_list (gifts have the same shape; they ship, so they are lines too)."""
     lines = []
     seen: dict[str, int] = {}
-    for item in order.children("item_list"):
+    items = order.children("item_list") + (order.children("gift_list") if order.has("gift_list") else [])
+    for item in items:
         sku_id = item.text("sku_id")
         seen[sku_id] = seen.get(sku_id, 0) + 1
         quantity = item.integer("goods_count")

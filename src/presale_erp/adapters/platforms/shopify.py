@@ -8,7 +8,15 @@ from typing import Any
 
 from presale_erp.adapters.platforms.fields import Fields, status_from
 from presale_erp.domain.catalog import Platform
-from presale_erp.domain.orders import Address, Buyer, OrderLine, PlatformOrder, PlatformStatus, PresaleType
+from presale_erp.domain.orders import (
+    Address,
+    Buyer,
+    MalformedOrder,
+    OrderLine,
+    PlatformOrder,
+    PlatformStatus,
+    PresaleType,
+)
 
 S = PlatformStatus
 FINANCIAL = {
@@ -28,6 +36,9 @@ PREORDER_TAGS = {"pre-order", "preorder", "presale", "预售"}
 
 def parse_order(payload: dict[str, Any]) -> PlatformOrder:
     order = Fields(payload)
+    if order.raw("test", required=False) is True:
+        # A test checkout is not a sale (doc 5.2): kept aside with the reason rather than fulfilled.
+        raise MalformedOrder(f"order {order.text('id', required=False)} is a Shopify test order (test=true)")
     financial = order.text("financial_status")
     status = status_from(FINANCIAL, financial, "financial_status")
     shipped = status_from(FULFILMENT, order.raw("fulfillment_status", required=False), "fulfillment_status")
@@ -39,7 +50,8 @@ def parse_order(payload: dict[str, Any]) -> PlatformOrder:
         status = S.COMPLETED
     tags = [t.strip() for t in order.text("tags", required=False).split(",") if t.strip()]
     tagged_preorder = any(t.lower() in PREORDER_TAGS for t in tags)
-    lines = [_line(item, tagged_preorder) for item in order.children("line_items")]
+    refunded = _refunded_quantities(order)
+    lines = [_line(item, tagged_preorder, refunded) for item in order.children("line_items")]
     total = order.yuan("current_total_price") if order.has("current_total_price") else order.yuan("total_price")
     outstanding = order.yuan("total_outstanding", required=False)
     deposit_order = financial == "partially_paid" and (order.has("payment_terms") or outstanding > 0)
@@ -87,7 +99,21 @@ def parse_order(payload: dict[str, Any]) -> PlatformOrder:
     )
 
 
-def _line(item: Fields, tagged_preorder: bool) -> OrderLine:
+def _refunded_quantities(order: Fields) -> dict[str, int]:
+    """Shopify has no per-line refund status: add up refunds[].refund_line_items by line item (doc 5.2)."""
+    refunded: dict[str, int] = {}
+    if not order.has("refunds"):
+        return refunded
+    for refund in order.children("refunds"):
+        if not refund.has("refund_line_items"):
+            continue
+        for item in refund.children("refund_line_items"):
+            line_id = item.text("line_item_id")
+            refunded[line_id] = refunded.get(line_id, 0) + item.integer("quantity")
+    return refunded
+
+
+def _line(item: Fields, tagged_preorder: bool, refunded: dict[str, int]) -> OrderLine:
     quantity = item.integer("quantity")
     price = item.yuan("price")
     discount = item.yuan("total_discount", required=False)
@@ -105,4 +131,5 @@ def _line(item: Fields, tagged_preorder: bool) -> OrderLine:
         unit_price=price,
         paid_amount=max(price * quantity - discount, Decimal("0.00")),
         presale=tagged_preorder or bool(properties & PREORDER_PROPERTIES),
+        refunded=refunded.get(item.text("id"), 0) >= quantity,
     )
