@@ -232,3 +232,21 @@ def test_a_shop_that_wants_financial_review_gets_it_after_customer_service(db):
         assert set(uow.conn.execute(select(orders.c.review_status)).scalars()) == {"approved"}
     with pytest.raises(InvalidRequest, match="awaiting_finance"):
         review.decide(db, SYSTEM, [ids["1001"]], approve=True, note="", now=LATER, stage="finance")
+
+
+def test_a_refund_requested_after_approval_sends_the_order_back_and_holds_it(db):
+    shop_with_stock(db)
+    push(
+        db,
+        payloads.taobao(sample("1001", created=NOW - timedelta(hours=2), modified=NOW - timedelta(hours=2), lines=TEA)),
+    )
+    review.review_pending(db, CIPHER, SYSTEM, now=LATER)
+    asking = payloads.taobao(sample("1001", created=NOW - timedelta(hours=2), modified=NOW, lines=TEA))
+    asking["orders"]["order"][0]["refund_status"] = "WAIT_SELLER_AGREE"
+    push(db, asking)
+
+    review.review_pending(db, CIPHER, SYSTEM, now=LATER)
+
+    with db.uow(write=False) as uow:
+        status, rules = uow.conn.execute(select(orders.c.review_status, orders.c.review_rules_hit)).one()
+    assert (status, rules) == ("held", ",changed_after_review,refund_requested,")

@@ -132,6 +132,7 @@ class OrderLine:
     presale: bool = False
     planned_ship_at: datetime | None = None
     refunded: bool = False
+    refund_requested: bool = False  # 用户已申请退款: a refund is open, not yet done
 
     def __post_init__(self) -> None:
         if self.quantity <= 0:
@@ -187,6 +188,10 @@ class PlatformOrder:
     def mixed(self) -> bool:
         """预售 and 现货 lines in one order: the spot lines may ship before the presale ones."""
         return any(line.presale for line in self.lines) and not all(line.presale for line in self.lines)
+
+    @property
+    def refund_requested(self) -> bool:
+        return any(line.refund_requested and not line.refunded for line in self.lines)
 
     @property
     def awaiting_balance(self) -> bool:

@@ -270,7 +270,7 @@ def store(
 
 
 REVIEWED = ("approved", "held", "rejected")
-CHANGES_THAT_MATTER = ("address_index", "phone_index", "buyer_remark", "seller_remark")
+CHANGES_THAT_MATTER = ("address_index", "phone_index", "buyer_remark", "seller_remark", "refund_requested")
 
 
 def _carry_review(row: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
@@ -336,6 +336,7 @@ def _order_row(
         "seller_remark": order.seller_remark[:1000],
         "cash_on_delivery": order.cash_on_delivery,
         "mixed_presale": order.mixed,
+        "refund_requested": order.refund_requested,
         "versions_seen": 1,
         "preorder_status": "waiting" if waits_as_pre_order(order, now) else "none",
         "planned_ship_at": planned_ship_at(order),

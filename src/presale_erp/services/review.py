@@ -202,6 +202,7 @@ def _review_order(
             for line in lines
         ],
         own_locked=own_locked,
+        refund_requested=row["refund_requested"],
     )
 
 

@@ -63,6 +63,7 @@ def lock_existing(conn: Connection, shop_id: int, platform_ids: Sequence[str]) -
                 orders.c.phone_index,
                 orders.c.buyer_remark,
                 orders.c.seller_remark,
+                orders.c.refund_requested,
             )
             .where(orders.c.shop_id == shop_id, orders.c.platform_order_id.in_(chunk))
             .order_by(orders.c.id)

@@ -54,6 +54,7 @@ def pending(conn: Connection, *, after_id: int, limit: int) -> list[dict[str, An
                 orders.c.address_index,
                 orders.c.buyer_remark,
                 orders.c.seller_remark,
+                orders.c.refund_requested,
                 orders.c.review_hits,
             )
             .where(

@@ -334,6 +334,7 @@ orders = Table(
     Column("seller_remark", String(1000), nullable=False),
     Column("cash_on_delivery", Boolean, nullable=False),
     Column("mixed_presale", Boolean, nullable=False),
+    Column("refund_requested", Boolean, nullable=False),  # 用户已申请退款: a refund is open
     Column("versions_seen", Integer, nullable=False),
     Column("preorder_status", String(20), nullable=False),  # none | waiting (预订单) | activated
     Column("planned_ship_at", UtcDateTime),  # 计划发货时间: the latest planned date of its presale lines

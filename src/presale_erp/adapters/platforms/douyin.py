@@ -28,6 +28,7 @@ PRESALE_GIFT = 102  # 定金预售赠品单: a gift line that ships with the pre
 PRESALE_TYPES = {0: PresaleType.NONE, 1: PresaleType.FULL_PAYMENT, 2: PresaleType.STEPPED}
 COD = 0
 REFUND_DONE = 3
+AFTER_SALE_OPEN = {6, 7, 11}  # applied, returning, shipped back (doc 4.3)
 
 
 def parse_order(payload: dict[str, Any]) -> PlatformOrder:
@@ -145,4 +146,5 @@ def _line(child: Fields) -> OrderLine:
         or child.integer("trade_type", required=False) in DEPOSIT_TRADE_TYPES | {PRESALE_GIFT},
         planned_ship_at=child.unix_time("exp_ship_time", required=False),
         refunded=after_sale.integer("refund_status", required=False) == REFUND_DONE,
+        refund_requested=after_sale.integer("after_sale_status", required=False) in AFTER_SALE_OPEN,
     )

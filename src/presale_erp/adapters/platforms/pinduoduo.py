@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,7 @@ SHIPPING = {1: S.PAID, 2: S.SHIPPED, 3: S.COMPLETED}
 CANCELLED, NOT_CONFIRMED, GROUPING, UNDER_RISK_REVIEW, REFUNDED = 2, 0, 0, 1, 4
 DEPOSIT_ORDER = 1
 STEP_DEPOSIT_PAID, STEP_ALL_PAID = 1, 2
+AFTER_SALES_OPEN = {2, 3, 4, 5, 7, 8}  # waiting for merchant/buyer/platform, refunding (doc 3.2)
 
 
 def _status(order: Fields, step_state: int | None) -> PlatformStatus:
@@ -60,7 +62,13 @@ def parse_order(payload: dict[str, Any]) -> PlatformOrder:
         if step
         else (Decimal("0.00") if status in (S.AWAITING_PAYMENT, S.CANCELLED) else total)
     )
-    lines = _lines(order, presale_items or deposit_order, planned)
+    refund_open = (
+        order.integer("refund_status", required=False) in (2, 3)
+        or order.integer("after_sales_status", required=False) in AFTER_SALES_OPEN
+    )
+    lines = [
+        replace(line, refund_requested=refund_open) for line in _lines(order, presale_items or deposit_order, planned)
+    ]
     return PlatformOrder(
         platform=Platform.PINDUODUO,
         platform_order_id=order.text("order_sn"),

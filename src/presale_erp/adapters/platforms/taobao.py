@@ -32,6 +32,7 @@ STATUS = {
     "TRADE_CLOSED": S.REFUNDED,
     "TRADE_CLOSED_BY_TAOBAO": S.CANCELLED,
 }
+REFUND_OPEN = {"WAIT_SELLER_AGREE", "WAIT_BUYER_RETURN_GOODS", "WAIT_SELLER_CONFIRM_GOODS"}
 STEP_STATES = {
     "FRONT_NOPAID_FINAL_NOPAID",
     "FRONT_PAID_FINAL_NOPAID",
@@ -144,4 +145,5 @@ def _line(line: Fields, step: bool) -> OrderLine:
         presale=step or planned is not None,
         planned_ship_at=planned,
         refunded=line.text("refund_status", required=False) == "SUCCESS",
+        refund_requested=line.text("refund_status", required=False) in REFUND_OPEN,
     )

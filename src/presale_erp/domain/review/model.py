@@ -46,7 +46,8 @@ class ReviewOrder:
     buyer_remark: str
     seller_remark: str
     lines: list[ReviewLine]
-    own_locked: dict[int, int] = field(default_factory=dict)  # sku id -> units this order already holds
+    own_locked: dict[int, int] = field(default_factory=dict)
+    refund_requested: bool = False  # sku id -> units this order already holds
 
 
 @dataclass(frozen=True)

@@ -162,9 +162,14 @@ def insufficient_stock(order: ReviewOrder, ctx: ReviewContext, params: dict) -> 
     ]
 
 
+def refund_requested(order: ReviewOrder, ctx: ReviewContext, params: dict) -> list[str]:
+    return ["用户已申请退款: a refund is open on this order"] if order.refund_requested else []
+
+
 # code -> (check, default action, default weight, default params, 中文名)
 RULES: dict[str, tuple[Check, Action, int, dict, str]] = {
     "blacklisted": (blacklisted, Action.REJECT, 100, {}, "黑名单"),
+    "refund_requested": (refund_requested, Action.HOLD, 50, {}, "用户已申请退款"),
     "address_incomplete": (
         address_incomplete,
         Action.HOLD,

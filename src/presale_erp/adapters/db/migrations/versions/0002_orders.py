@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-25 14:19:11.486716
+Create Date: 2026-11-25 14:58:00.676452
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ def upgrade() -> None:
         sa.Column("seller_remark", sa.String(length=1000), nullable=False),
         sa.Column("cash_on_delivery", sa.Boolean(), nullable=False),
         sa.Column("mixed_presale", sa.Boolean(), nullable=False),
+        sa.Column("refund_requested", sa.Boolean(), nullable=False),
         sa.Column("versions_seen", sa.Integer(), nullable=False),
         sa.Column("preorder_status", sa.String(length=20), nullable=False),
         sa.Column("planned_ship_at", presale_erp.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
