@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from fixtures import one_bin_warehouse
 from sqlalchemy import create_engine, text
 
 from presale_erp.adapters.crypto import PiiCipher
@@ -30,8 +31,7 @@ from presale_erp.domain.access import SYSTEM
 from presale_erp.domain.catalog import Platform, StockLockPolicy
 from presale_erp.domain.ledger import MovementKind
 from presale_erp.domain.movements import MovementRequest
-from presale_erp.domain.warehouse import WarehouseKind, ZoneKind
-from presale_erp.services import catalog, intake, review, stock, warehouses
+from presale_erp.services import catalog, intake, review, stock
 from presale_erp.services.intake import _line_row, _order_row, parse_all
 from presale_erp.simulators import payloads
 from presale_erp.simulators.payloads import SimLine, SimOrder
@@ -83,20 +83,7 @@ def set_up(db: Database) -> None:
             now=NOW,
         )
     catalog.create_product(db, SYSTEM, code="P", name="P", category=None, now=NOW)
-    warehouses.create_warehouse(
-        db,
-        SYSTEM,
-        code="HZ",
-        name="HZ",
-        kind=WarehouseKind.OWN,
-        provider=None,
-        province=None,
-        city=None,
-        address=None,
-        now=NOW,
-    )
-    warehouses.create_zone(db, SYSTEM, warehouse="HZ", code="A", name="A", kind=ZoneKind.STORAGE, now=NOW)
-    warehouses.create_bins(db, SYSTEM, warehouse="HZ", zone="A", codes=["A-01"], now=NOW)
+    one_bin_warehouse(db, NOW)
     for code in ("TEA-LJ-250G", "MOON-GIFT-6", "TEA-TIN-S"):
         catalog.create_sku(db, SYSTEM, catalog.NewSku(code, "P", code, None, 100, True, Decimal("50.00")), now=NOW)
         stock.post_movement(

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fixtures import one_bin_warehouse
 from sqlalchemy import create_engine, text
 
 from presale_erp.adapters.db import migrate
@@ -29,27 +30,13 @@ from presale_erp.domain.catalog import check_code
 from presale_erp.domain.errors import InsufficientStock
 from presale_erp.domain.ledger import MovementKind
 from presale_erp.domain.movements import MovementRequest
-from presale_erp.domain.warehouse import WarehouseKind, ZoneKind
-from presale_erp.services import catalog, stock, stock_views, warehouses
+from presale_erp.services import catalog, stock, stock_views
 
 NOW = datetime.now(UTC)
 
 
 def _setup(db: Database, skus: int) -> None:
-    warehouses.create_warehouse(
-        db,
-        SYSTEM,
-        code="HZ",
-        name="HZ",
-        kind=WarehouseKind.OWN,
-        provider=None,
-        province=None,
-        city=None,
-        address=None,
-        now=NOW,
-    )
-    warehouses.create_zone(db, SYSTEM, warehouse="HZ", code="A", name="A", kind=ZoneKind.STORAGE, now=NOW)
-    warehouses.create_bins(db, SYSTEM, warehouse="HZ", zone="A", codes=["A-01"], now=NOW)
+    one_bin_warehouse(db, NOW)
     catalog.create_product(db, SYSTEM, code="P", name="P", category=None, now=NOW)
     for n in range(skus):
         catalog.create_sku(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -98,7 +99,9 @@ def _now_cn() -> str:
     return _cn(datetime.now(UTC))
 
 
-class PlatformClient:
+class PlatformClient(ABC):
+    """One platform's incremental order query; subclasses know its paths, signing, limits and paging."""
+
     max_window: timedelta = timedelta(days=1)
     page_size: int = 100
 
@@ -106,8 +109,9 @@ class PlatformClient:
         self.credentials = credentials
         self.http = http or Http(credentials.base_url)
 
+    @abstractmethod
     def pages(self, start: datetime, end: datetime) -> Iterator[list[dict[str, Any]]]:
-        raise NotImplementedError
+        """Every order modified in [start, end], a page at a time."""
 
 
 # increment.get returns a partial Trade: only the fields asked for (doc 1.1), so ask for all the adapter reads.
