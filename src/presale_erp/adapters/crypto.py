@@ -5,7 +5,6 @@ without decrypting anything."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import os
 import re
@@ -18,6 +17,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 PREFIX = "v1:"
 NONCE_BYTES = 12
+NOT_COMPARED = re.compile(r"[\s\-_,.，。()（）#]+")  # spacing and punctuation buyers type differently
 
 
 def _derive(master: bytes, purpose: bytes) -> bytes:
@@ -46,10 +46,10 @@ class PiiCipher:
 
     def blind_index(self, plain: str) -> str:
         """Equal for values that differ only in spacing, case or punctuation; "" for an empty value."""
-        normalised = re.sub(r"[\s\-_,.，。()（）#]+", "", plain).lower()
+        normalised = NOT_COMPARED.sub("", plain).lower()
         if not normalised:
             return ""
-        return hmac.new(self._index_key, normalised.encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(self._index_key, normalised.encode(), "sha256").hex()[:32]
 
 
 def load_master_key(configured: str | None, data_dir: Path) -> bytes:

@@ -4,7 +4,7 @@ or in bulk); every decision is audited."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,6 +23,7 @@ from presale_erp.domain.review.model import (
     ReviewLine,
     ReviewOrder,
     RuleSetting,
+    SkuHistory,
 )
 from presale_erp.domain.review.rules import RULES
 
@@ -131,25 +132,28 @@ def review_pending(
     if brushing is not None:
         window_hours = int((RULES["many_orders_one_address"][3] | brushing.params).get("window_hours", window_hours))
     report = ReviewReport()
+    known = SkuFacts()  # what normal looks like per SKU: read once per run, not per batch
     after_id = 0
     while True:
         with db.uow() as uow:
             rows = review_repo.pending(uow.conn, after_id=after_id, limit=batch)
             if not rows:
                 return report
-            after_id = rows[-1]["id"]
-            lines = review_repo.lines_of(uow.conn, [r["id"] for r in rows])
-            locks = review_repo.own_locks(uow.conn, {(r["shop_id"], r["platform_order_id"]): r["id"] for r in rows})
-            batch_orders = [_review_order(row, lines[row["id"]], cipher, locks.get(row["id"], {})) for row in rows]
+            after_id = rows[-1][0]
+            lines = review_repo.lines_of(uow.conn, [r[0] for r in rows])
+            locks = review_repo.own_locks(uow.conn, {(r[1], r[2]): r[0] for r in rows})
+            batch_orders = [_review_order(row, lines[row[0]], cipher, locks.get(row[0], {})) for row in rows]
             finance = review_repo.finance_shops(uow.conn)
-            ctx = _context(uow.conn, batch_orders, now, window_hours)
+            ctx = _context(uow.conn, batch_orders, now, window_hours, known)
             verdicts = []
             for order, row in zip(batch_orders, rows, strict=True):
                 verdict = review(order, ctx, settings)
                 hits = [
                     {"rule": h.rule, "reason": h.reason, "action": h.action.value, "weight": h.weight}
                     for h in verdict.hits
-                ] + [h for h in (row["review_hits"] or []) if h["rule"] == "changed_after_review"]
+                ]
+                if row[-1]:  # a person must see what changed after their review
+                    hits += [h for h in row[-1] if h["rule"] == "changed_after_review"]
                 status = _status(verdict.decision, verdict.hits, hits)
                 if status == "approved" and order.shop_id in finance:
                     status = "awaiting_finance"
@@ -172,47 +176,77 @@ def review_pending(
 
 
 def _status(decision: Decision, verdict_hits: list, hits: list[dict[str, Any]]) -> str:
-    if any(h["rule"] == "changed_after_review" for h in hits) and decision is Decision.APPROVED:
+    if decision is Decision.APPROVED and any(h["rule"] == "changed_after_review" for h in hits):
         return "held"  # a person approved the old version; a person looks at the changed one
     if decision is Decision.HELD and {h.rule for h in verdict_hits if h.action is Action.HOLD} <= WAITING_RULES:
         return "pending"
     return decision.value
 
 
-def _review_order(
-    row: dict[str, Any], lines: list[dict[str, Any]], cipher: PiiCipher, own_locked: dict[int, int]
-) -> ReviewOrder:
+def _review_order(row: tuple, lines: list[tuple], cipher: PiiCipher, own_locked: dict[int, int]) -> ReviewOrder:
+    (
+        order_id,
+        shop_id,
+        _,
+        total_amount,
+        paid_at,
+        province,
+        city,
+        district,
+        street,
+        phone,
+        buyer_index,
+        phone_index,
+        address_index,
+        buyer_remark,
+        seller_remark,
+        refund_requested,
+        _,
+    ) = row
     return ReviewOrder(
-        id=row["id"],
-        shop_id=row["shop_id"],
-        total_amount=row["total_amount"],
-        paid_at=row["paid_at"],
-        province=row["province"],
-        city=row["city"],
-        district=row["district"],
-        street=cipher.decrypt(row["street"]),
-        phone=cipher.decrypt(row["buyer_phone"]),
-        buyer_index=row["buyer_index"],
-        phone_index=row["phone_index"],
-        address_index=row["address_index"],
-        buyer_remark=row["buyer_remark"],
-        seller_remark=row["seller_remark"],
-        lines=[
-            ReviewLine(line["sku_id"], line["sku_code"], line["quantity"], line["unit_price"], line["presale"])
-            for line in lines
-        ],
+        id=order_id,
+        shop_id=shop_id,
+        total_amount=total_amount,
+        paid_at=paid_at,
+        province=province,
+        city=city,
+        district=district,
+        street=cipher.decrypt(street),
+        phone=cipher.decrypt(phone),
+        buyer_index=buyer_index,
+        phone_index=phone_index,
+        address_index=address_index,
+        buyer_remark=buyer_remark,
+        seller_remark=seller_remark,
+        lines=[ReviewLine(*line) for line in lines],
         own_locked=own_locked,
-        refund_requested=row["refund_requested"],
+        refund_requested=refund_requested,
     )
 
 
-def _context(conn, batch: list[ReviewOrder], now: datetime, window_hours: int) -> ReviewContext:
+@dataclass
+class SkuFacts:
+    """SKU history and unit cost, gathered across a review run's batches."""
+
+    history: dict[int, SkuHistory] = field(default_factory=dict)
+    costs: dict[int, Decimal] = field(default_factory=dict)
+    seen: set[int] = field(default_factory=set)
+
+    def cover(self, conn, sku_ids: set[int]) -> None:
+        missing = sku_ids - self.seen
+        if missing:
+            history, costs = review_repo.sku_history(conn, missing)
+            self.history.update(history)
+            self.costs.update(costs)
+            self.seen |= missing
+
+
+def _context(conn, batch: list[ReviewOrder], now: datetime, window_hours: int, known: SkuFacts) -> ReviewContext:
     since = now - timedelta(hours=window_hours)
     black = review_repo.blacklisted(conn)
     buyer_orders, buyer_refunds = review_repo.buyer_refund_counts(conn, {o.buyer_index for o in batch if o.buyer_index})
-    history, costs, available = review_repo.sku_facts(
-        conn, {line.sku_id for o in batch for line in o.lines if line.sku_id is not None}
-    )
+    sku_ids = {line.sku_id for o in batch for line in o.lines if line.sku_id is not None}
+    known.cover(conn, sku_ids)
     return ReviewContext(
         now=now,
         blacklisted_buyers=black["buyer"],
@@ -226,9 +260,9 @@ def _context(conn, batch: list[ReviewOrder], now: datetime, window_hours: int) -
         ),
         buyer_orders=buyer_orders,
         buyer_refunds=buyer_refunds,
-        sku_history=history,
-        sku_unit_cost=costs,
-        sku_available=available,
+        sku_history=known.history,
+        sku_unit_cost=known.costs,
+        sku_available=review_repo.sku_available(conn, sku_ids),
     )
 
 

@@ -34,29 +34,32 @@ def save_rule(conn: Connection, row: dict[str, Any]) -> None:
     upsert(conn, review_rules, [row], key=["code"], update=[c for c in row if c != "code"])
 
 
-def pending(conn: Connection, *, after_id: int, limit: int) -> list[dict[str, Any]]:
-    return [
-        dict(r)
-        for r in conn.execute(
-            select(
-                orders.c.id,
-                orders.c.shop_id,
-                orders.c.platform_order_id,
-                orders.c.total_amount,
-                orders.c.paid_at,
-                orders.c.province,
-                orders.c.city,
-                orders.c.district,
-                orders.c.street,
-                orders.c.buyer_phone,
-                orders.c.buyer_index,
-                orders.c.phone_index,
-                orders.c.address_index,
-                orders.c.buyer_remark,
-                orders.c.seller_remark,
-                orders.c.refund_requested,
-                orders.c.review_hits,
-            )
+PENDING_COLUMNS = (
+    "id",
+    "shop_id",
+    "platform_order_id",
+    "total_amount",
+    "paid_at",
+    "province",
+    "city",
+    "district",
+    "street",
+    "buyer_phone",
+    "buyer_index",
+    "phone_index",
+    "address_index",
+    "buyer_remark",
+    "seller_remark",
+    "refund_requested",
+    "review_hits",
+)
+
+
+def pending(conn: Connection, *, after_id: int, limit: int) -> list[tuple]:
+    """Orders waiting for review, as rows in PENDING_COLUMNS order (tuples: tens of thousands per run)."""
+    return list(
+        conn.execute(
+            select(*(orders.c[name] for name in PENDING_COLUMNS))
             .where(
                 orders.c.review_status == "pending",
                 orders.c.status == "paid",
@@ -65,13 +68,14 @@ def pending(conn: Connection, *, after_id: int, limit: int) -> list[dict[str, An
             )
             .order_by(orders.c.id)
             .limit(limit)
-        ).mappings()
-    ]
+        )
+    )
 
 
-def lines_of(conn: Connection, order_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
-    grouped: dict[int, list[dict[str, Any]]] = {i: [] for i in order_ids}
-    for row in conn.execute(
+def lines_of(conn: Connection, order_ids: Sequence[int]) -> dict[int, list[tuple]]:
+    """order id -> its lines still to ship, as (sku id, sku code, quantity, unit price, presale)."""
+    grouped: dict[int, list[tuple]] = {i: [] for i in order_ids}
+    for order_id, *line in conn.execute(
         select(
             order_lines.c.order_id,
             order_lines.c.sku_id,
@@ -82,8 +86,8 @@ def lines_of(conn: Connection, order_ids: Sequence[int]) -> dict[int, list[dict[
         )
         .where(order_lines.c.order_id.in_(list(order_ids)), order_lines.c.refunded.is_(False))
         .order_by(order_lines.c.order_id, order_lines.c.line_no)
-    ).mappings():
-        grouped[row["order_id"]].append(dict(row))
+    ):
+        grouped[order_id].append(line)
     return grouped
 
 
@@ -117,9 +121,10 @@ def buyer_refund_counts(conn: Connection, buyers: set[str]) -> tuple[dict[str, i
     return {b: int(n) for b, n, _ in rows}, {b: int(r or 0) for b, _, r in rows}
 
 
-def sku_facts(conn: Connection, sku_ids: set[int]) -> tuple[dict[int, SkuHistory], dict[int, Decimal], dict[int, int]]:
+def sku_history(conn: Connection, sku_ids: set[int]) -> tuple[dict[int, SkuHistory], dict[int, Decimal]]:
+    """What normal looks like per SKU (units per line over its past orders) and its unit cost."""
     if not sku_ids:
-        return {}, {}, {}
+        return {}, {}
     wanted = sorted(sku_ids)
     history = {
         sku: SkuHistory(int(n), float(mean_q or 0), int(max_q or 0))
@@ -137,13 +142,21 @@ def sku_facts(conn: Connection, sku_ids: set[int]) -> tuple[dict[int, SkuHistory
             select(skus.c.id, skus.c.unit_cost).where(skus.c.id.in_(wanted), skus.c.unit_cost.is_not(None))
         )
     }
+    return history, costs
+
+
+def sku_available(conn: Connection, sku_ids: set[int]) -> dict[int, int]:
+    """Units free to promise per SKU across warehouses (on hand beyond what is reserved)."""
+    if not sku_ids:
+        return {}
     p = stock_positions.c
     free = case((p.on_hand > p.reserved, p.on_hand - p.reserved), else_=0)
-    available = {
+    return {
         sku: int(total or 0)
-        for sku, total in conn.execute(select(p.sku_id, func.sum(free)).where(p.sku_id.in_(wanted)).group_by(p.sku_id))
+        for sku, total in conn.execute(
+            select(p.sku_id, func.sum(free)).where(p.sku_id.in_(sorted(sku_ids))).group_by(p.sku_id)
+        )
     }
-    return history, costs, available
 
 
 def write_verdicts(conn: Connection, verdicts: list[dict[str, Any]]) -> None:

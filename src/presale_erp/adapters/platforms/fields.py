@@ -5,6 +5,7 @@ times as GMT+8 strings, Unix seconds or ISO 8601. All of it becomes Decimal yuan
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -16,6 +17,8 @@ FEN = Decimal("0.01")
 MAX_INT = 2**53  # ids and counts beyond this are not real (and would overflow a BIGINT on the way)
 MAX_YUAN = Decimal("10000000000")  # ten billion yuan: no single order; keeps fen inside a BIGINT
 # JD writes these for "not set"; so do some ISVs' copies of other platforms.
+# A NUL or a lone surrogate cannot be stored (PostgreSQL text, UTF-8).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 UNSET_TIMES = {"", "0001-01-01 00:00:00", "1970-01-01 00:00:00", "1970-01-01 08:00:00", "0000-00-00 00:00:00"}
 
 
@@ -39,14 +42,17 @@ class Fields:
         return value
 
     def text(self, name: str, *, required: bool = True, default: str = "") -> str:
-        value = self.raw(name, required=required)
+        value = self.data.get(name)
+        if value.__class__ is str and not UNSTORABLE.search(value):  # the common case, checked first
+            return value
         if value is None:
+            if required:
+                raise MalformedOrder(f"{self._where(name)} is missing")
             return default
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise MalformedOrder(f"{self._where(name)} should be text, not {value!r}")
         text = str(value)
-        # A NUL or a lone surrogate cannot be stored (PostgreSQL text, UTF-8): refuse this order, not the batch.
-        if "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text):
+        if UNSTORABLE.search(text):  # refuse this order, not the batch
             raise MalformedOrder(f"{self._where(name)} contains a character that cannot be stored")
         return text
 
