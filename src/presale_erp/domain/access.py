@@ -29,6 +29,9 @@ class Permission(StrEnum):
     USERS_ADMIN = "users:admin"
     AUDIT_READ = "audit:read"
     JOBS_RUN = "jobs:run"
+    FULFILMENT_READ = "fulfilment:read"  # parcels, allocation reasons, fulfilment settings
+    FULFILMENT_RUN = "fulfilment:run"  # allocate, merge/unmerge, request waybills, flag priority orders
+    FULFILMENT_SETTINGS = "fulfilment:settings"  # strategies, coverage, pins, gift and carrier rules
 
 
 class Role(StrEnum):
@@ -57,15 +60,29 @@ _READ_ALL = frozenset(
         Permission.STOCK_READ,
         Permission.PRESALE_READ,
         Permission.ORDERS_READ,
+        Permission.FULFILMENT_READ,
     }
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.CUSTOMER_SERVICE: _READ_ALL
-    | {Permission.STOCK_RESERVE, Permission.ORDERS_INTAKE, Permission.ORDERS_REVIEW, Permission.PII_READ},
+    | {
+        Permission.STOCK_RESERVE,
+        Permission.ORDERS_INTAKE,
+        Permission.ORDERS_REVIEW,
+        Permission.PII_READ,
+        Permission.FULFILMENT_RUN,
+    },
     Role.WAREHOUSE: _READ_ALL
-    | {Permission.STOCK_MOVE, Permission.STOCK_RESERVE, Permission.WAREHOUSES_WRITE, Permission.PII_READ},
+    | {
+        Permission.STOCK_MOVE,
+        Permission.STOCK_RESERVE,
+        Permission.WAREHOUSES_WRITE,
+        Permission.PII_READ,
+        Permission.FULFILMENT_RUN,
+        Permission.FULFILMENT_SETTINGS,
+    },
     Role.PURCHASER: _READ_ALL | {Permission.CATALOG_WRITE, Permission.PRESALE_WRITE},
     Role.FINANCE: _READ_ALL | {Permission.AUDIT_READ, Permission.ORDERS_REVIEW, Permission.FINANCE_REVIEW},
     Role.VIEWER: _READ_ALL,

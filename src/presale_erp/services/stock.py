@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from presale_erp.adapters.db import audit_repo, lookups, stock_repo
-from presale_erp.adapters.db.unit_of_work import Database
+from presale_erp.adapters.db.unit_of_work import Database, UnitOfWork
 from presale_erp.domain.access import Actor
-from presale_erp.domain.errors import Conflict, InvalidRequest, NotFound
+from presale_erp.domain.errors import Conflict, DomainError, InvalidRequest, NotFound
 from presale_erp.domain.ledger import (
     MovementKind,
     Reservation,
     ReservationRequest,
     ReservationStage,
     ReservationStatus,
+    StockBook,
 )
 from presale_erp.domain.movements import MovementRequest, plan_lines
 
@@ -161,6 +163,33 @@ class ReservationOutcome:
     replayed: bool
 
 
+@dataclass(frozen=True)
+class ReserveCall:
+    """One caller's request to reserve (the arguments of `reserve`): every line or none."""
+
+    actor: Actor
+    lines: Sequence[ReservationLine]
+    shop: str | None
+    order_ref: str | None
+    expires_at: datetime | None
+    now: datetime
+
+    @property
+    def ids(self) -> list[str]:
+        return [line.id for line in self.lines]
+
+    def check(self) -> None:
+        """Refuse what is wrong with the request itself, before touching the database."""
+        if not self.lines:
+            raise InvalidRequest("A reservation needs at least one line.")
+        if len(set(self.ids)) != len(self.ids):
+            raise InvalidRequest("Each reservation line needs its own id; some ids repeat.")
+        if self.expires_at is not None and self.expires_at <= self.now:
+            raise InvalidRequest(
+                f"The lease end {self.expires_at.isoformat()} is already past; give a time in the future."
+            )
+
+
 def reserve(
     db: Database,
     actor: Actor,
@@ -172,89 +201,176 @@ def reserve(
     now: datetime,
 ) -> ReservationOutcome:
     """Lock stock for every line or for none (锁库存). Retrying with the same ids returns the same result."""
-    _check_reservation_lines(lines)
-    if expires_at is not None and expires_at <= now:
-        raise InvalidRequest(f"The lease end {expires_at.isoformat()} is already past; give a time in the future.")
+    call = ReserveCall(actor, lines, shop, order_ref, expires_at, now)
+    call.check()
+    (result,) = reserve_batch(db, [call])
+    if isinstance(result, DomainError):
+        raise result
+    return result
+
+
+def reserve_batch(db: Database, calls: Sequence[ReserveCall]) -> list[ReservationOutcome | DomainError]:
+    """Reserve for many callers in one transaction: one lock of every position they touch, one write of each
+    kind (group commit). Each call stays all-or-nothing on its own: a refusal (short stock, an id reused for
+    other content, an unknown code) comes back in that call's place and changes nothing for the others.
+
+    Calls must be checked (`ReserveCall.check`) and must not share ids: a call repeating an id that an earlier
+    call of the same batch creates could not see it yet, so it belongs in a later batch."""
+    ids = [i for call in calls for i in call.ids]
+    if len(set(ids)) != len(ids):
+        raise ValueError("Calls in one reservation batch must not share reservation ids.")
+    if not calls:
+        return []
+    results: list[ReservationOutcome | DomainError] = []
     with db.uow() as uow:
         conn = uow.conn
-        sku_ids = lookups.sku_ids(conn, [line.sku for line in lines])
-        warehouse_ids = lookups.warehouse_ids(conn, [line.warehouse for line in lines])
-        shop_id = lookups.shop_ids(conn, [shop])[shop] if shop else None
+        codes = _CodeIds.look_up(uow, calls)
+        live = [call for call in calls if codes.refusal(call) is None]
+        latest = max(call.now for call in calls)
         locked = stock_repo.lock_positions(
             conn,
-            [(line.sku, line.warehouse) for line in lines],
-            sku_ids,
-            warehouse_ids,
+            [(line.sku, line.warehouse) for call in live for line in call.lines],
+            codes.skus,
+            codes.warehouses,
             create_missing=False,
-            now=now,
+            now=latest,
         )
-        existing = stock_repo.find_reservations(conn, [line.id for line in lines])
-        if existing:
-            return _replayed_reservations(lines, existing, shop, order_ref)
-        made = locked.book.reserve_all(
-            [ReservationRequest(line.id, line.sku, line.warehouse, line.quantity, line.stage) for line in lines]
+        # Read under the position lock, so two concurrent retries of one id cannot both reserve.
+        existing = stock_repo.find_reservations(conn, [i for call in live for i in call.ids])
+        made_rows: list[dict[str, Any]] = []
+        audit_rows: list[dict[str, Any]] = []
+        for call in calls:
+            result, made = _reserve_call(locked.book, call, codes, existing)
+            results.append(result)
+            if made:
+                made_rows += _reservation_rows(call, made, codes.skus, codes.warehouses, codes.shop_id(call))
+                audit_rows += _reservation_audit_rows(call, made)
+        if made_rows:
+            stock_repo.save(conn, locked, {}, latest)
+            stock_repo.insert_reservations(conn, made_rows)
+            audit_repo.record_many(conn, audit_rows)
+            uow.commit()
+    return results
+
+
+@dataclass(frozen=True)
+class _CodeIds:
+    """Row ids of the SKU, warehouse and shop codes a batch names, looked up once for all its calls."""
+
+    skus: dict[str, int]
+    warehouses: dict[str, int]
+    shops: dict[str, int]
+
+    @classmethod
+    def look_up(cls, uow: UnitOfWork, calls: Sequence[ReserveCall]) -> _CodeIds:
+        conn = uow.conn
+        lines = [line for call in calls for line in call.lines]
+        return cls(
+            lookups.sku_ids(conn, [line.sku for line in lines], strict=False),
+            lookups.warehouse_ids(conn, [line.warehouse for line in lines], strict=False),
+            lookups.shop_ids(conn, [call.shop for call in calls if call.shop], strict=False),
         )
-        stock_repo.save(conn, locked, {}, now)
-        rows = [
-            {
-                "id": r.id,
-                "sku_id": sku_ids[r.sku],
-                "warehouse_id": warehouse_ids[r.warehouse],
-                "shop_id": shop_id,
-                "order_ref": order_ref,
+
+    def refusal(self, call: ReserveCall) -> NotFound | None:
+        """The error `reserve` gives a call naming a code that does not exist, checked in the same order."""
+        try:
+            lookups.require_codes(self.skus, [line.sku for line in call.lines], "SKU")
+            lookups.require_codes(self.warehouses, [line.warehouse for line in call.lines], "warehouse")
+            lookups.require_codes(self.shops, [call.shop] if call.shop else [], "shop")
+        except NotFound as missing:
+            return missing
+        return None
+
+    def shop_id(self, call: ReserveCall) -> int | None:
+        return self.shops[call.shop] if call.shop else None
+
+
+def _reserve_call(
+    book: StockBook, call: ReserveCall, codes: _CodeIds, existing: dict[str, dict[str, Any]]
+) -> tuple[ReservationOutcome | DomainError, list[Reservation]]:
+    """One call against the shared book: its outcome (or refusal) and the reservations it made."""
+    refusal = codes.refusal(call)
+    if refusal is not None:
+        return refusal, []
+    try:
+        if any(i in existing for i in call.ids):
+            return _replayed_reservations(call, existing), []
+        made = _reserve_lines(book, call.lines)
+    except DomainError as refused:
+        return refused, []
+    return ReservationOutcome(
+        [_reservation_view(r, call.shop, call.order_ref, call.expires_at) for r in made], False
+    ), made
+
+
+def _reserve_lines(book: StockBook, lines: Sequence[ReservationLine]) -> list[Reservation]:
+    """`reserve_all` on just the positions these lines touch: it copies what it is given to stay all-or-nothing,
+    so handing it the whole book would cost a batch of many calls on many SKUs quadratic time."""
+    keys = {(line.sku, line.warehouse) for line in lines}
+    part = StockBook({key: book.positions[key] for key in keys if key in book.positions})
+    made = part.reserve_all(
+        [ReservationRequest(line.id, line.sku, line.warehouse, line.quantity, line.stage) for line in lines]
+    )
+    book.positions.update(part.positions)
+    return made
+
+
+def _reservation_rows(
+    call: ReserveCall,
+    made: list[Reservation],
+    sku_ids: dict[str, int],
+    warehouse_ids: dict[str, int],
+    shop_id: int | None,
+) -> list[dict[str, Any]]:
+    """The reservation rows to insert for what one call made."""
+    return [
+        {
+            "id": r.id,
+            "sku_id": sku_ids[r.sku],
+            "warehouse_id": warehouse_ids[r.warehouse],
+            "shop_id": shop_id,
+            "order_ref": call.order_ref,
+            "quantity": r.quantity,
+            "from_quota": r.from_quota,
+            "stage": r.stage.value,
+            "status": r.status.value,
+            "expires_at": call.expires_at,
+            "created_at": call.now,
+            "created_by": call.actor.label,
+            "ended_at": None,
+            "ended_by": None,
+        }
+        for r in made
+    ]
+
+
+def _reservation_audit_rows(call: ReserveCall, made: list[Reservation]) -> list[dict[str, Any]]:
+    """The audit trail of what one call made."""
+    return [
+        {
+            "actor": call.actor.label,
+            "action": "reservation.reserve",
+            "entity": "reservation",
+            "entity_id": r.id,
+            "at": call.now,
+            "details": {
+                "sku": r.sku,
+                "warehouse": r.warehouse,
                 "quantity": r.quantity,
                 "from_quota": r.from_quota,
-                "stage": r.stage.value,
-                "status": r.status.value,
-                "expires_at": expires_at,
-                "created_at": now,
-                "created_by": actor.label,
-                "ended_at": None,
-                "ended_by": None,
-            }
-            for r in made
-        ]
-        stock_repo.insert_reservations(conn, rows)
-        audit_repo.record_many(
-            conn,
-            [
-                {
-                    "actor": actor.label,
-                    "action": "reservation.reserve",
-                    "entity": "reservation",
-                    "entity_id": r.id,
-                    "at": now,
-                    "details": {
-                        "sku": r.sku,
-                        "warehouse": r.warehouse,
-                        "quantity": r.quantity,
-                        "from_quota": r.from_quota,
-                        "order_ref": order_ref,
-                    },
-                }
-                for r in made
-            ],
-        )
-        uow.commit()
-        return ReservationOutcome([_reservation_view(r, shop, order_ref, expires_at) for r in made], False)
+                "order_ref": call.order_ref,
+            },
+        }
+        for r in made
+    ]
 
 
-def _check_reservation_lines(lines: list[ReservationLine]) -> None:
-    if not lines:
-        raise InvalidRequest("A reservation needs at least one line.")
-    ids = [line.id for line in lines]
-    if len(set(ids)) != len(ids):
-        raise InvalidRequest("Each reservation line needs its own id; some ids repeat.")
-
-
-def _replayed_reservations(
-    lines: list[ReservationLine], existing: dict[str, dict[str, Any]], shop: str | None, order_ref: str | None
-) -> ReservationOutcome:
+def _replayed_reservations(call: ReserveCall, existing: dict[str, dict[str, Any]]) -> ReservationOutcome:
     """A retry gets the reservations as they stand now (their stage may have moved on since)."""
     views = []
-    for line in lines:
+    for line in call.lines:
         row = existing.get(line.id)
-        asked = (line.sku, line.warehouse, line.quantity, order_ref, shop)
+        asked = (line.sku, line.warehouse, line.quantity, call.order_ref, call.shop)
         if row is None or (row["sku"], row["warehouse"], row["quantity"], row["order_ref"], row["shop"]) != asked:
             raise Conflict(
                 f"Reservation id {line.id} is already used"

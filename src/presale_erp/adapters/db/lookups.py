@@ -11,28 +11,37 @@ from presale_erp.adapters.db.tables import bins, shops, skus, warehouses
 from presale_erp.domain.errors import NotFound
 
 
-def ids_by_code(conn: Connection, table: Table, codes: Iterable[str], what: str) -> dict[str, int]:
+def ids_by_code(
+    conn: Connection, table: Table, codes: Iterable[str], what: str, *, strict: bool = True
+) -> dict[str, int]:
+    """Ids of `codes`; unless strict is False (a batch of requests, each checked on its own with
+    `require_codes`), a code that does not exist is refused."""
     wanted = sorted(set(codes))
     if not wanted:
         return {}
     rows = conn.execute(select(table.c.code, table.c.id).where(table.c.code.in_(wanted))).all()
     found = {code: row_id for code, row_id in rows}
-    missing = [code for code in wanted if code not in found]
-    if missing:
-        raise NotFound(f"No {what} with code {', '.join(missing)}.")
+    if strict:
+        require_codes(found, wanted, what)
     return found
 
 
-def sku_ids(conn: Connection, codes: Iterable[str]) -> dict[str, int]:
-    return ids_by_code(conn, skus, codes, "SKU")
+def require_codes(found: dict[str, int], codes: Iterable[str], what: str) -> None:
+    missing = sorted(set(codes) - found.keys())
+    if missing:
+        raise NotFound(f"No {what} with code {', '.join(missing)}.")
 
 
-def warehouse_ids(conn: Connection, codes: Iterable[str]) -> dict[str, int]:
-    return ids_by_code(conn, warehouses, codes, "warehouse")
+def sku_ids(conn: Connection, codes: Iterable[str], *, strict: bool = True) -> dict[str, int]:
+    return ids_by_code(conn, skus, codes, "SKU", strict=strict)
 
 
-def shop_ids(conn: Connection, codes: Iterable[str]) -> dict[str, int]:
-    return ids_by_code(conn, shops, codes, "shop")
+def warehouse_ids(conn: Connection, codes: Iterable[str], *, strict: bool = True) -> dict[str, int]:
+    return ids_by_code(conn, warehouses, codes, "warehouse", strict=strict)
+
+
+def shop_ids(conn: Connection, codes: Iterable[str], *, strict: bool = True) -> dict[str, int]:
+    return ids_by_code(conn, shops, codes, "shop", strict=strict)
 
 
 def bin_ids(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:

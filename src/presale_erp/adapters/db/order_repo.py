@@ -23,10 +23,12 @@ from presale_erp.adapters.db.tables import (
 )
 
 CHUNK = 1000
+# Owned by fulfilment: a new version of an order from the platform leaves them as they are.
+FULFILMENT_COLUMNS = ("fulfilment_status", "fulfilment_reason", "allocation_round", "priority", "separate_parcels")
 ORDER_COLUMNS = [
     c.name
     for c in orders.columns
-    if c.name not in ("id", "shop_id", "platform_order_id", "first_seen_at", "versions_seen")
+    if c.name not in ("id", "shop_id", "platform_order_id", "first_seen_at", "versions_seen", *FULFILMENT_COLUMNS)
 ]
 
 

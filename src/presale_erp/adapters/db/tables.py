@@ -97,6 +97,7 @@ skus = Table(
     Column("name", String(200), nullable=False),
     Column("barcode", String(32), unique=True),
     Column("weight_grams", Integer, nullable=False),
+    Column("volume_cm3", Integer, nullable=False, default=0, server_default="0"),  # 0: not measured
     Column("presale_capable", Boolean, nullable=False),
     Column("unit_cost", Money),
     Column("list_price", Money),
@@ -350,6 +351,12 @@ orders = Table(
     Column("reviewed_by", String(120)),
     Column("first_seen_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Fulfilment owns these (intake never writes them): pending | waiting | allocated | cancelled.
+    Column("fulfilment_status", String(20), nullable=False, default="pending", server_default="pending"),
+    Column("fulfilment_reason", String(600), nullable=False, default="", server_default=""),
+    Column("allocation_round", Integer, nullable=False, default=0, server_default="0"),  # names its reservations
+    Column("priority", Integer, nullable=False, default=0, server_default="0"),  # 优先发货 (VIP): served first
+    Column("separate_parcels", Boolean, nullable=False, default=False, server_default=false()),  # 不合单
     UniqueConstraint("shop_id", "platform_order_id", name="uq_orders_shop_platform_order"),
     Index("ix_orders_shop_status", "shop_id", "status"),
     Index("ix_orders_status_ship_by", "status", "latest_ship_at"),
@@ -359,6 +366,7 @@ orders = Table(
     Index("ix_orders_review", "review_status", "id"),
     Index("ix_orders_preorder", "preorder_status", "planned_ship_at"),
     Index("ix_orders_balance_due", "status", "balance_due_at"),
+    Index("ix_orders_fulfilment", "fulfilment_status", "review_status", "id"),
 )
 
 order_lines = Table(
@@ -458,4 +466,133 @@ blacklist = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("created_by", String(120), nullable=False),
     UniqueConstraint("kind", "value_index", name="uq_blacklist_kind_value"),
+)
+
+
+shop_fulfilment = Table(
+    "shop_fulfilment",
+    metadata,
+    Column("shop_id", Integer, ForeignKey("shops.id"), primary_key=True),
+    Column("strategies", JSON, nullable=False),  # ordered strategy codes: staff re-order them
+    Column("split_across_warehouses", Boolean, nullable=False),
+    Column("ship_in_stock_first", Boolean, nullable=False),
+    Column("split_by_ship_date", Boolean, nullable=False),
+    Column("max_parcel_weight_grams", Integer, nullable=False),
+    Column("max_parcel_volume_cm3", Integer, nullable=False),
+    Column("merge", Boolean, nullable=False),
+    Column("merge_presale", Boolean, nullable=False),
+    Column("merge_across_ship_dates", Boolean, nullable=False),
+    Column("merge_window_hours", Integer, nullable=False),
+    Column("merge_wait_minutes", Integer, nullable=False),
+    Column("queue_order", String(20), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(120), nullable=False),
+)
+
+warehouse_coverage = Table(  # 属地仓: which provinces a warehouse serves, and how high it ranks there
+    "warehouse_coverage",
+    metadata,
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), primary_key=True),
+    Column("province", String(40), primary_key=True),
+    Column("rank", Integer, nullable=False),
+)
+
+sku_warehouse_pins = Table(  # 商品指定仓
+    "sku_warehouse_pins",
+    metadata,
+    Column("shop_id", Integer, ForeignKey("shops.id"), primary_key=True),
+    Column("sku_id", Integer, ForeignKey("skus.id"), primary_key=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), primary_key=True),
+)
+
+gift_rules = Table(
+    "gift_rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("kind", String(20), nullable=False),  # buy_x_get_y | spend_over
+    Column("trigger_sku_id", Integer, ForeignKey("skus.id")),
+    Column("trigger_quantity", Integer, nullable=False),
+    Column("threshold", Money, nullable=False),
+    Column("repeat", Boolean, nullable=False),
+    Column("gift_sku_id", Integer, ForeignKey("skus.id"), nullable=False),
+    Column("gift_quantity", Integer, nullable=False),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("gift_limit", Integer),  # gifts to give in all; null: no limit
+    Column("gifts_given", Integer, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Index("ix_gift_rules_shop", "shop_id", "enabled"),
+)
+
+carrier_rules = Table(  # 快递策略
+    "carrier_rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("carrier", String(20), nullable=False),
+    Column("provinces", JSON, nullable=False),  # [] = everywhere
+    Column("warehouse_ids", JSON, nullable=False),  # [] = every warehouse
+    Column("max_weight_grams", Integer, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Index("ix_carrier_rules_shop", "shop_id"),
+)
+
+shipping_rates = Table(  # 运费模板: 首重 + 续重
+    "shipping_rates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("carrier", String(20), nullable=False),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id")),  # null: from anywhere
+    Column("province", String(40)),  # null: to anywhere
+    Column("first_weight_grams", Integer, nullable=False),
+    Column("first_fee", Money, nullable=False),
+    Column("extra_fee_per_kg", Money, nullable=False),
+    UniqueConstraint("carrier", "warehouse_id", "province", name="uq_shipping_rates_carrier_wh_province"),
+)
+
+parcels = Table(  # 包裹: what one warehouse packs into one box
+    "parcels",
+    metadata,
+    Column("code", String(40), primary_key=True),  # P<first order id>-<round>-<n>: chosen without a round trip
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("status", String(20), nullable=False),  # allocated | picking | packed | shipped | cancelled
+    Column("buyer_index", String(32), nullable=False),
+    Column("address_index", String(32), nullable=False),
+    Column("province", String(40), nullable=False),
+    Column("ship_after", UtcDateTime),  # presale goods: not before their planned date
+    Column("earliest_paid_at", UtcDateTime, nullable=False),
+    Column("latest_paid_at", UtcDateTime, nullable=False),
+    Column("weight_grams", Integer, nullable=False),
+    Column("volume_cm3", Integer, nullable=False),
+    Column("mergeable", Boolean, nullable=False),
+    Column("presale", Boolean, nullable=False),
+    Column("reason", String(300), nullable=False),  # 拆单/合单 reason
+    Column("carrier", String(20)),
+    Column("shipping_cost", Money),
+    Column("carrier_reason", String(300), nullable=False),  # why no carrier or no waybill yet
+    Column("tracking_no", String(40)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_parcels_buyer", "shop_id", "buyer_index", "status"),
+    Index("ix_parcels_status_carrier", "status", "carrier"),
+)
+
+parcel_lines = Table(
+    "parcel_lines",
+    metadata,
+    Column("parcel_code", String(40), ForeignKey("parcels.code"), primary_key=True),
+    Column("order_id", BigId, ForeignKey("orders.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),  # gift lines are numbered from 10001
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("sku_id", Integer, ForeignKey("skus.id"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("gift_rule_id", Integer, ForeignKey("gift_rules.id")),
+    Column("reservation_id", String(120), nullable=False),
+    Index("ix_parcel_lines_order", "order_id"),
 )
