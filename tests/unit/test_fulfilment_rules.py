@@ -49,7 +49,9 @@ def line(no: int, sku: str, qty: int = 1, grams: int = 500, **kw) -> Line:
     return Line(no, sku, qty, grams, **kw)
 
 
-def run(orders, stock, policy=FulfilmentPolicy(), pins=None, gifts=(), warehouses=(HZ, GZ, TJ), open_parcels=()):
+def run(
+    orders, stock, policy=FulfilmentPolicy(), pins=None, gifts=(), warehouses=(HZ, GZ, TJ), open_parcels=(), held=None
+):
     catalogue = Catalogue(
         warehouses=warehouses,
         pins=pins or {},
@@ -57,7 +59,7 @@ def run(orders, stock, policy=FulfilmentPolicy(), pins=None, gifts=(), warehouse
         gift_rules=gifts,
         weight_grams={"GIFT-CUP": 200},
     )
-    return fulfil(list(orders), dict(stock), catalogue, policy, NOW, open_parcels)
+    return fulfil(list(orders), dict(stock), catalogue, policy, NOW, open_parcels, held)
 
 
 def boxes(result) -> list[tuple[str, list[tuple[int, str, int]]]]:
@@ -378,3 +380,27 @@ def test_no_carrier_rule_covering_the_parcel_is_a_reason_to_wait():
     choice = choose_carrier(800, "HZ", "西藏自治区", [CarrierRule("ZTO", provinces=frozenset({"浙江省"}))], RATES)
 
     assert isinstance(choice, Waiting) and "西藏自治区" in choice.reason
+
+
+def test_an_order_keeps_the_stock_it_locked_at_payment_even_when_nothing_else_is_free():
+    locked, latecomer = order(line(1, "TEA", 2), id=1), order(line(1, "TEA"), id=2, paid_minutes_ago=120)
+
+    result = run([latecomer, locked], {("TEA", "HZ"): 0}, held={1: {("TEA", "HZ"): 2}})
+
+    assert isinstance(result.decisions[1], Allocated) and isinstance(result.decisions[2], Waiting)
+
+
+def test_a_pinned_order_ships_from_its_pin_even_though_its_lock_was_elsewhere():
+    pinned_away = order(line(1, "TEA"), id=1, paid_minutes_ago=120)
+    next_one = order(line(1, "TEA"), id=2, buyer="b2")
+
+    result = run(
+        [pinned_away, next_one],
+        {("TEA", "HZ"): 0, ("TEA", "GZ"): 1},
+        pins={"TEA": frozenset({"GZ"})},
+        held={1: {("TEA", "HZ"): 1}},
+        warehouses=(HZ, GZ),
+    )
+
+    assert boxes(result) == [("GZ", [(1, "TEA", 1)])]
+    assert isinstance(result.decisions[2], Waiting)

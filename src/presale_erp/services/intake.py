@@ -32,7 +32,7 @@ from presale_erp.domain.orders import (
     supersedes,
     waits_as_pre_order,
 )
-from presale_erp.services import order_locks
+from presale_erp.services import order_locks, parcels
 
 
 @dataclass
@@ -201,20 +201,23 @@ def store(
             refused.append(Rejected(_raw(raw_of[o.platform_order_id]), illegal.detail))
     handled = {o.platform_order_id for o in candidates}  # replaced, or refused and dead-lettered
     stale_ids = [existing[pid]["id"] for pid in newest if pid in existing and pid not in handled and pid not in created]
-    order_repo.update_orders(
-        conn,
-        [
-            _carry_review(
-                {
-                    **_order_row(o, shop_id, cipher, now, due(o)),
-                    "id": existing[o.platform_order_id]["id"],
-                    "versions_seen": existing[o.platform_order_id]["versions_seen"] + 1,
-                },
-                existing[o.platform_order_id],
-            )
-            for o in replacing
-        ],
-    )
+    replaced_rows = [
+        _carry_review(
+            {
+                **_order_row(o, shop_id, cipher, now, due(o)),
+                "id": existing[o.platform_order_id]["id"],
+                "versions_seen": existing[o.platform_order_id]["versions_seen"] + 1,
+            },
+            existing[o.platform_order_id],
+        )
+        for o in replacing
+    ]
+    order_repo.update_orders(conn, replaced_rows)
+    back_to_review = {
+        row["id"]
+        for row, o in zip(replaced_rows, replacing, strict=True)
+        if row["review_status"] == "pending" and existing[o.platform_order_id]["review_status"] in REVIEWED
+    }
     order_repo.bump_versions_seen(conn, stale_ids)
     ids = {**created, **{o.platform_order_id: existing[o.platform_order_id]["id"] for o in replacing}}
     written = [o for o in newest.values() if o.platform_order_id in ids]
@@ -243,6 +246,7 @@ def store(
             if existing.get(o.platform_order_id, {}).get("status") != o.status.value
         ],
     )
+    withdrawn: set[int] = set()
     order_locks.lock_and_release(
         conn,
         shop,
@@ -262,7 +266,11 @@ def store(
         ],
         actor=actor,
         now=now,
+        withdrawn=withdrawn,
     )
+    ended = {ids[o.platform_order_id] for o in replacing if o.status in order_locks.RELEASE_AT}
+    parcels.withdraw(conn, sorted(ended), cancelled=True, now=now)
+    parcels.withdraw(conn, sorted((withdrawn | back_to_review) - ended), cancelled=False, now=now)
     report.created += len(created)
     report.updated += len(replacing)
     report.unchanged += len(stale_ids)

@@ -48,15 +48,33 @@ def reservation_id(shop: str, platform_order_id: str, line_no: int) -> str:
     return f"{shop}:{platform_order_id}:{line_no}"
 
 
+def allocation_reservation_id(shop: str, platform_order_id: str, line_no: int, round_no: int) -> str:
+    """What an allocation reserves for a line: the lock's id plus the allocation round (a re-allocation after
+    a change reserves afresh, and never reuses an id)."""
+    return f"{reservation_id(shop, platform_order_id, line_no)}:a{round_no}"
+
+
+def is_allocation(reservation: str) -> bool:
+    return reservation.rsplit(":", 1)[-1].startswith("a")
+
+
 def lock_and_release(
-    conn, shop: dict[str, Any], candidates: list[LockCandidate], *, actor: str, now: datetime
+    conn,
+    shop: dict[str, Any],
+    candidates: list[LockCandidate],
+    *,
+    actor: str,
+    now: datetime,
+    withdrawn: set[int] | None = None,
 ) -> dict[int, str]:
-    """Returns order id -> "" when its stock is locked, or the reason it is not.
+    """Returns order id -> "" when its stock is locked, or the reason it is not. Orders whose allocated stock
+    was given back (cancelled, refunded, or a refunded line) are added to `withdrawn`, for their parcels.
 
     An order locks once: if it ever had reservations (even ones since released, e.g. when its balance window
     passed), it does not lock again by itself. Cancelled or refunded orders release everything they hold;
     a refunded line releases its own lock."""
-    if shop["lock_warehouse_id"] is None or not candidates:
+    withdrawn = set() if withdrawn is None else withdrawn
+    if not candidates:
         return {}
     policy = StockLockPolicy(shop["stock_lock_policy"])
     held = order_lock_repo.reservations_of_orders(conn, shop["id"], [c.platform_order_id for c in candidates])
@@ -66,23 +84,29 @@ def lock_and_release(
         refunded_ids = {
             reservation_id(shop["code"], c.platform_order_id, line.line_no) for line in c.lines if line.refunded
         }
-        release_rows += [r for r in pending if c.status in RELEASE_AT or r["id"] in refunded_ids]
+        # A refunded line gives back its lock, and the reservation an allocation made for it (id + ":a<n>").
+        release_rows += [
+            r
+            for r in pending
+            if c.status in RELEASE_AT or r["id"] in refunded_ids or r["id"].rsplit(":", 1)[0] in refunded_ids
+        ]
     released_orders = {r["order_ref"] for r in release_rows}
     to_lock = [
         c
         for c in candidates
-        if c.status in LOCK_AT[policy]
+        if shop["lock_warehouse_id"] is not None  # no lock warehouse: stock is taken at allocation
+        and c.status in LOCK_AT[policy]
         and c.platform_order_id not in held
         and any(not line.refunded for line in c.lines)
     ]
     if not release_rows and not to_lock:
         return {}
-    warehouse = order_lock_repo.warehouse_code(conn, shop["lock_warehouse_id"])
+    warehouse = order_lock_repo.warehouse_code(conn, shop["lock_warehouse_id"]) if to_lock else ""
     codes = order_lock_repo.sku_codes(
         conn, {line.sku_id for c in to_lock for line in c.lines} | {r["sku_id"] for r in release_rows}
     )
     sku_ids = {code: sku_id for sku_id, code in codes.items()}
-    warehouse_ids = {warehouse: shop["lock_warehouse_id"]}
+    warehouse_ids = {warehouse: shop["lock_warehouse_id"]} if to_lock else {}
     warehouse_ids |= order_lock_repo.warehouse_codes(conn, {r["warehouse_id"] for r in release_rows})
     code_of_warehouse = {v: k for k, v in warehouse_ids.items()}
     keys = {(codes[line.sku_id], warehouse) for c in to_lock for line in c.lines}
@@ -93,9 +117,12 @@ def lock_and_release(
         locked,
         [r | {"sku": codes[r["sku_id"]], "warehouse": code_of_warehouse[r["warehouse_id"]]} for r in release_rows],
     )
+    allocated_refs = {r["order_ref"] for r in release_rows if is_allocation(r["id"])}
     for c in candidates:
         if c.platform_order_id in released_orders and c.status in RELEASE_AT:
             outcome[c.order_id] = "已取消/退款, 库存已释放 (released)"
+        if c.platform_order_id in allocated_refs:
+            withdrawn.add(c.order_id)
     made: list[tuple[Reservation, LockCandidate]] = []
     far_past = datetime.min.replace(tzinfo=UTC)
     for c in sorted(to_lock, key=lambda c: (c.paid_at or far_past, c.order_id)):

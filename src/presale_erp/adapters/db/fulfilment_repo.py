@@ -181,16 +181,6 @@ def rates(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(select(shipping_rates).order_by(shipping_rates.c.id)).mappings()]
 
 
-def save_rate(conn: Connection, row: dict[str, Any]) -> None:
-    upsert(
-        conn,
-        shipping_rates,
-        [row],
-        key=["carrier", "warehouse_id", "province"],
-        update=["first_weight_grams", "first_fee", "extra_fee_per_kg"],
-    )
-
-
 def find_rate(conn: Connection, carrier: str, warehouse_id: int | None, province: str | None) -> int | None:
     """Id of the rate for exactly this carrier, warehouse and province (NULL compared as NULL)."""
     c = shipping_rates.c
@@ -355,7 +345,13 @@ def set_parcel_status(conn: Connection, codes: Sequence[str], status: str, now: 
 
 
 def parcel_list(
-    conn: Connection, *, status: str | None, shop_id: int | None, after: str, limit: int
+    conn: Connection,
+    *,
+    status: str | None,
+    shop_id: int | None,
+    after: str,
+    limit: int,
+    codes: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     query = (
         select(parcels, warehouses.c.code.label("warehouse"), shops.c.code.label("shop"))
@@ -369,6 +365,8 @@ def parcel_list(
         query = query.where(parcels.c.status == status)
     if shop_id is not None:
         query = query.where(parcels.c.shop_id == shop_id)
+    if codes is not None:
+        query = query.where(parcels.c.code.in_(sorted(set(codes))))
     rows = [dict(r) for r in conn.execute(query).mappings()]
     lines = parcel_lines_of(conn, [r["code"] for r in rows])
     return [r | {"lines": lines.get(r["code"], [])} for r in rows]
@@ -409,3 +407,98 @@ def due_for_waybill(conn: Connection, *, now: datetime, limit: int) -> list[dict
         .with_for_update(of=parcels, skip_locked=True)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def sku_facts(conn: Connection, sku_ids: Iterable[int]) -> dict[int, tuple[str, int, int]]:
+    """sku id -> (code, grams per unit, cm³ per unit)."""
+    wanted = sorted(set(sku_ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(skus.c.id, skus.c.code, skus.c.weight_grams, skus.c.volume_cm3).where(skus.c.id.in_(wanted))
+    )
+    return {sku_id: (code, grams, volume) for sku_id, code, grams, volume in rows}
+
+
+def shop_codes(conn: Connection, shop_ids: Iterable[int]) -> dict[int, str]:
+    return dict(conn.execute(select(shops.c.id, shops.c.code).where(shops.c.id.in_(sorted(set(shop_ids))))).all())
+
+
+def flag_orders(conn: Connection, order_ids: Sequence[int], changes: dict[str, Any]) -> set[int]:
+    """Set flags on orders; returns the ids that exist."""
+    found: set[int] = set()
+    for chunk in _chunks(list(order_ids)):
+        found |= set(conn.execute(select(orders.c.id).where(orders.c.id.in_(list(chunk)))).scalars())
+        conn.execute(update(orders).where(orders.c.id.in_(list(chunk))).values(**changes))
+    return found
+
+
+PARCEL_COPY = (
+    "shop_id",
+    "warehouse_id",
+    "status",
+    "buyer_index",
+    "address_index",
+    "province",
+    "ship_after",
+    "earliest_paid_at",
+    "latest_paid_at",
+    "presale",
+    "carrier",
+    "shipping_cost",
+    "carrier_reason",
+)
+LINE_COLUMNS = ("order_id", "line_no", "shop_id", "sku_id", "quantity", "gift_rule_id", "reservation_id")
+
+
+def parcels_by_code(conn: Connection, codes: Sequence[str]) -> list[dict[str, Any]]:
+    rows = [
+        dict(r)
+        for r in conn.execute(
+            select(parcels).where(parcels.c.code.in_(sorted(set(codes)))).order_by(parcels.c.code).with_for_update()
+        ).mappings()
+    ]
+    lines = parcel_lines_of(conn, [r["code"] for r in rows])
+    return [r | {"lines": lines.get(r["code"], [])} for r in rows]
+
+
+def add_parcel_lines(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Lines moved into a parcel that may already hold part of the same order line (a weight split undone)."""
+    for row in rows:
+        key = (
+            parcel_lines.c.parcel_code == row["parcel_code"],
+            parcel_lines.c.order_id == row["order_id"],
+            parcel_lines.c.line_no == row["line_no"],
+        )
+        changed = conn.execute(
+            update(parcel_lines).where(*key).values(quantity=parcel_lines.c.quantity + row["quantity"])
+        ).rowcount
+        if not changed:
+            conn.execute(parcel_lines.insert(), [row])
+
+
+def reset_fulfilment(conn: Connection, order_ids: Sequence[int], *, status: str, reason: str) -> None:
+    for chunk in _chunks(list(order_ids)):
+        conn.execute(
+            update(orders)
+            .where(orders.c.id.in_(list(chunk)), orders.c.fulfilment_status != "cancelled")
+            .values(fulfilment_status=status, fulfilment_reason=reason)
+        )
+
+
+def set_tracking(conn: Connection, numbers: dict[str, str], now: datetime) -> None:
+    bulk.update_by_key(
+        conn,
+        parcels,
+        [{"code": c, "tracking_no": n, "carrier_reason": "", "updated_at": now} for c, n in sorted(numbers.items())],
+        key="code",
+    )
+
+
+def note_carrier_reason(conn: Connection, reasons: dict[str, str], now: datetime) -> None:
+    bulk.update_by_key(
+        conn,
+        parcels,
+        [{"code": c, "carrier_reason": r, "updated_at": now} for c, r in sorted(reasons.items())],
+        key="code",
+    )

@@ -35,7 +35,7 @@ def allocate(
     can still give this order (its own earlier lock included); it is not changed."""
     goods = [line for line in order.lines if line.gift_rule is None]
     allowed = _allowed_warehouses(goods, warehouses, pins, policy)
-    left = dict(free)
+    left = _Left(free)
     chosen: dict[int, str] = {}
     remaining = goods
     while remaining:
@@ -49,7 +49,7 @@ def allocate(
         best = min(fillable, key=lambda code: _rank(by_code[code], fillable[code], order, left, policy, cost))
         for line in fillable[best]:
             chosen[line.line_no] = best
-            left[(line.sku, best)] = left.get((line.sku, best), 0) - line.quantity
+            left.take((line.sku, best), line.quantity)
         taken = {line.line_no for line in fillable[best]}
         remaining = [line for line in remaining if line.line_no not in taken]
     return chosen
@@ -131,3 +131,18 @@ def _shortage(lines, warehouses, left, allowed, *, whole: bool) -> str:
         parts.append(f"{line.sku} wanted {line.quantity}, best {best} has {max(left.get((line.sku, best), 0), 0)}")
     head = "缺货, 无单仓可发全单 (no one warehouse holds the whole order)" if whole else "缺货 (stock short)"
     return f"{head}: " + "; ".join(parts)
+
+
+class _Left:
+    """What is left for this order as it is being allocated: the caller's stock less what it has taken so far
+    (a copy of all stock per order would cost more than the allocation itself)."""
+
+    def __init__(self, free: Mapping[StockKey, int]) -> None:
+        self.free = free
+        self.taken: dict[StockKey, int] = {}
+
+    def get(self, key: StockKey, default: int = 0) -> int:
+        return self.free.get(key, default) - self.taken.get(key, 0)
+
+    def take(self, key: StockKey, quantity: int) -> None:
+        self.taken[key] = self.taken.get(key, 0) + quantity

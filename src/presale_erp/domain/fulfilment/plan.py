@@ -58,10 +58,14 @@ def fulfil(
     policy: FulfilmentPolicy,
     now: datetime,
     open_parcels: Sequence[Parcel] = (),
+    held: Mapping[int, Mapping[StockKey, int]] | None = None,
 ) -> Run:
-    """Decide every order of the batch in queue order; `free` is reduced by what each allocated order takes,
-    so a later order never counts on stock an earlier one got. Open parcels (stored, not yet picked) may take
-    in new parcels for the same buyer."""
+    """Decide every order of the batch in queue order; `free` (on hand less reserved, per SKU and warehouse) is
+    reduced by what each allocated order takes, so a later order never counts on stock an earlier one got.
+    `held` is what each order already holds locked (its intake lock): it counts for that order alone, and is
+    given back when the order is allocated elsewhere. Open parcels (stored, not yet picked) may take in new
+    parcels for the same buyer."""
+    held = held or {}
     decisions: dict[int, Allocated | Waiting] = {}
     new_parcels: list[Parcel] = []
     gifts_left = {rule.id: rule.remaining for rule in catalogue.gift_rules}
@@ -70,7 +74,11 @@ def fulfil(
         if waiting:
             decisions[order.id] = waiting
             continue
-        decision = _decide(order, free, catalogue, policy, now, gifts_left)
+        own = held.get(order.id, {})
+        decision = _decide(order, _WithOwn(free, own) if own else free, catalogue, policy, now, gifts_left)
+        if isinstance(decision, Allocated):
+            for key, units in own.items():  # its old lock goes back to the pool; _decide took the new one
+                free[key] = free.get(key, 0) + units
         decisions[order.id] = decision
         if isinstance(decision, Allocated):
             new_parcels += decision.parcels
@@ -114,6 +122,20 @@ def _gift_lines(order: ShipOrder, catalogue: Catalogue, left: dict[int, int | No
         )
         for n, (rule, quantity) in enumerate(gifts_for(order, catalogue.gift_rules, left), start=1)
     ]
+
+
+class _WithOwn:
+    """Free stock as one order sees it: the pool plus its own lock. Takes go to the pool (the caller gives
+    the lock back to the pool once the order is allocated)."""
+
+    def __init__(self, pool: dict[StockKey, int], own: Mapping[StockKey, int]) -> None:
+        self.pool, self.own = pool, own
+
+    def get(self, key: StockKey, default: int = 0) -> int:
+        return self.pool.get(key, default) + self.own.get(key, 0)
+
+    def __setitem__(self, key: StockKey, value: int) -> None:
+        self.pool[key] = value - self.own.get(key, 0)
 
 
 def _take(free: dict[StockKey, int], lines: Sequence[Line], chosen: Mapping[int, str]) -> None:

@@ -1,0 +1,457 @@
+"""Fulfilment runs (配货/分仓/拆合单): approved orders become parcels, in batches.
+
+One batch is one transaction: load the orders (row-locked, SKIP LOCKED so parallel workers take different
+orders), their lines, what they already hold, the shop's policy and the rule tables; lock the stock positions
+they may draw on (one sorted lock); decide everything in memory (domain.fulfilment); then write positions,
+reservations, parcels, parcel lines and the orders' outcome with one statement per kind of row."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from presale_erp.adapters.db import audit_repo, order_lock_repo, stock_repo
+from presale_erp.adapters.db import fulfilment_repo as repo
+from presale_erp.adapters.db.unit_of_work import Database
+from presale_erp.domain.access import Actor
+from presale_erp.domain.fulfilment.carriers import CarrierRule, Rate, cheapest, choose_carrier
+from presale_erp.domain.fulfilment.gifts import GiftKind, GiftRule
+from presale_erp.domain.fulfilment.model import (
+    Allocated,
+    FulfilmentPolicy,
+    Line,
+    Parcel,
+    ParcelLine,
+    QueueOrder,
+    ShipOrder,
+    Strategy,
+    Waiting,
+    Warehouse,
+)
+from presale_erp.domain.fulfilment.plan import Catalogue, fulfil
+from presale_erp.domain.ledger import Reservation, ReservationRequest, ReservationStage, ReservationStatus
+from presale_erp.domain.orders import PresaleType
+from presale_erp.services.order_locks import allocation_reservation_id
+
+UNMATCHED = "商品未匹配 (a line's platform SKU code matches none of ours): "
+
+
+@dataclass
+class AllocationReport:
+    considered: int = 0
+    allocated: int = 0
+    waiting: int = 0
+    parcels: int = 0
+    merged_into_open: int = 0
+    gifts: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)  # waiting reason (first words) -> orders
+
+
+def allocate(
+    db: Database, actor: Actor, *, now: datetime, batch: int = 1000, shop_id: int | None = None
+) -> AllocationReport:
+    report = AllocationReport()
+    after_id = 0
+    while True:
+        with db.uow() as uow:
+            rows = repo.candidates(uow.conn, after_id=after_id, limit=batch, shop_id=shop_id)
+            if not rows:
+                return report
+            after_id = rows[-1]["id"]
+            _allocate_batch(uow.conn, rows, actor, now, report)
+            uow.commit()
+
+
+def _allocate_batch(conn, rows: list[dict[str, Any]], actor: Actor, now: datetime, report: AllocationReport) -> None:
+    shop_ids = {r["shop_id"] for r in rows}
+    shops = _shops(conn, shop_ids)
+    lines = repo.lines_of(conn, [r["id"] for r in rows])
+    warehouses = repo.active_warehouses(conn)
+    wh_code = {w["id"]: w["code"] for w in warehouses}
+    gift_rows = repo.gift_rules_of(conn, shop_ids)
+    given = repo.lock_gift_rules(conn, [g["id"] for g in gift_rows if g["gift_limit"] is not None])
+    held_rows = repo.pending_reservations(conn, [(r["shop_id"], r["platform_order_id"]) for r in rows])
+    skus = repo.sku_facts(
+        conn,
+        {line["sku_id"] for ls in lines.values() for line in ls if line["sku_id"]}
+        | {g["gift_sku_id"] for g in gift_rows}
+        | {g["trigger_sku_id"] for g in gift_rows if g["trigger_sku_id"]}
+        | {h["sku_id"] for h in held_rows},
+    )
+    sku_ids = {code: sku_id for sku_id, (code, _, _) in skus.items()}
+    wh_ids = {code: wh_id for wh_id, code in wh_code.items()} | _codes_of(conn, {h["warehouse_id"] for h in held_rows})
+    wh_code = {v: k for k, v in wh_ids.items()}
+    keys = {(code, wh) for code in sku_ids for wh in wh_code.values()}
+    locked = stock_repo.lock_positions(conn, keys, sku_ids, wh_ids, create_missing=False, now=now)
+    free = {key: p.on_hand - p.reserved for key, p in locked.book.positions.items()}
+    by_ref = {(r["shop_id"], r["platform_order_id"]): r["id"] for r in rows}
+    held: dict[int, list[Reservation]] = defaultdict(list)
+    for h in held_rows:
+        held[by_ref[(h["shop_id"], h["order_ref"])]].append(_reservation(h, skus, wh_code))
+    open_rows = repo.open_parcels_for(conn, {(r["shop_id"], r["buyer_index"]) for r in rows})
+    rates = [_rate(r, wh_code) for r in repo.rates(conn)]
+    carrier_rules = repo.carrier_rules_of(conn, shop_ids)
+    pins = repo.pins(conn, shop_ids)
+    outcome: dict[int, dict[str, Any]] = {}
+    writes = _Writes()
+    for shop_id in sorted(shop_ids):
+        shop = shops[shop_id]
+        orders, waiting = _ship_orders([r for r in rows if r["shop_id"] == shop_id], lines, skus)
+        outcome |= {order_id: _mark(order_id, rows, "waiting", reason) for order_id, reason in waiting.items()}
+        catalogue = Catalogue(
+            warehouses=[Warehouse(w["code"], w["kind"], w["covers"]) for w in warehouses],
+            pins={skus[sku_id][0]: frozenset(wh_code[w] for w in whs) for sku_id, whs in pins.get(shop_id, {}).items()},
+            cost=lambda wh, province, grams: cheapest(rates, wh, province, grams),
+            gift_rules=[_gift(g, skus, given) for g in gift_rows if g["shop_id"] == shop_id],
+            weight_grams={code: skus[i][1] for code, i in sku_ids.items()},
+            volume_cm3={code: skus[i][2] for code, i in sku_ids.items()},
+        )
+        run = fulfil(
+            orders,
+            free,
+            catalogue,
+            shop["policy"],
+            now,
+            open_parcels=[_stored_parcel(p, wh_code) for p in open_rows if p["shop_id"] == shop_id],
+            held={o.id: _held_units(held.get(o.id, [])) for o in orders},
+        )
+        rules = [_carrier_rule(r, wh_code) for r in carrier_rules.get(shop_id, [])]
+        for order in orders:
+            decision = run.decisions[order.id]
+            row = next(r for r in rows if r["id"] == order.id)
+            if isinstance(decision, Waiting):
+                outcome[order.id] = _mark(order.id, rows, "waiting", decision.reason)
+                continue
+            writes.reserve(locked, shop, row, decision, held.get(order.id, []), actor, now)
+            outcome[order.id] = _mark(order.id, rows, "allocated", "; ".join(decision.notes), bump=True)
+        writes.parcels(run.parcels, rows, shop_id, rules, rates, wh_ids, sku_ids, now, report)
+    stock_repo.save(conn, locked, {}, now)
+    writes.flush(conn)
+    repo.mark_orders(conn, [outcome[i] for i in sorted(outcome)])
+    repo.add_gifts_given(conn, writes.gifts_given)
+    _count(report, outcome, writes)
+    audit_repo.record(
+        conn,
+        actor=actor.label,
+        action="fulfilment.allocate",
+        entity="orders",
+        entity_id=f"{rows[0]['id']}..{rows[-1]['id']}",
+        at=now,
+        details={"orders": len(rows), "allocated": writes.allocated, "parcels": len(writes.new_parcels)},
+    )
+
+
+@dataclass
+class _Writes:
+    new_reservations: list[dict[str, Any]] = field(default_factory=list)
+    ended_reservations: list[dict[str, Any]] = field(default_factory=list)
+    new_parcels: list[dict[str, Any]] = field(default_factory=list)
+    changed_parcels: list[dict[str, Any]] = field(default_factory=list)
+    parcel_lines: list[dict[str, Any]] = field(default_factory=list)
+    reservation_of: dict[tuple[int, int], str] = field(default_factory=dict)
+    gifts_given: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    allocated: int = 0
+
+    def reserve(self, locked, shop, row, decision: Allocated, own: list[Reservation], actor: Actor, now) -> None:
+        """Give back what the order held and reserve what it ships, on the locked book (every line or none)."""
+        for reservation in own:
+            locked.book.release(reservation)
+            self.ended_reservations.append(
+                {"id": reservation.id, "status": "voided", "stage": reservation.stage.value, "ended_at": now}
+                | {"ended_by": actor.label}
+            )
+        round_no = row["allocation_round"] + 1
+        lines = {line.line_no: line for parcel in decision.parcels for line in parcel.lines}
+        requests = [
+            ReservationRequest(
+                allocation_reservation_id(shop["code"], row["platform_order_id"], line_no, round_no),
+                lines[line_no].sku,
+                warehouse,
+                sum(pl.quantity for p in decision.parcels for pl in p.lines if pl.line_no == line_no),
+                ReservationStage.AWAITING_SHIPMENT,
+            )
+            for line_no, warehouse in sorted(decision.warehouse_of_line.items())
+        ]
+        made = locked.book.reserve_all(requests)  # the plan was made on this book's numbers: it fits
+        for r in made:
+            self.reservation_of[(row["id"], int(r.id.rsplit(":", 2)[1]))] = r.id
+        self.new_reservations += [
+            {
+                "id": r.id,
+                "sku_id": locked.sku_ids[r.sku],
+                "warehouse_id": locked.warehouse_ids[r.warehouse],
+                "shop_id": row["shop_id"],
+                "order_ref": row["platform_order_id"],
+                "quantity": r.quantity,
+                "from_quota": r.from_quota,
+                "stage": r.stage.value,
+                "status": r.status.value,
+                "expires_at": None,
+                "created_at": now,
+                "created_by": actor.label,
+                "ended_at": None,
+                "ended_by": None,
+            }
+            for r in made
+        ]
+        self.allocated += 1
+
+    def parcels(self, parcels: list[Parcel], rows, shop_id, rules, rates, wh_ids, sku_ids, now, report) -> None:
+        rounds = {r["id"]: r["allocation_round"] + 1 for r in rows}
+        numbered: dict[int, int] = defaultdict(int)
+        for parcel in parcels:
+            new_lines = [pl for pl in parcel.lines if (pl.order_id, pl.line_no) in self.reservation_of]
+            if not new_lines:
+                continue  # a stored parcel nothing was added to
+            choice = choose_carrier(parcel.weight_grams, parcel.warehouse, parcel.province, rules, rates)
+            if isinstance(choice, Waiting):
+                carrier = {"carrier": None, "shipping_cost": None, "carrier_reason": choice.reason}
+            else:
+                carrier = {"carrier": choice.carrier, "shipping_cost": choice.cost, "carrier_reason": ""}
+            row = {
+                "weight_grams": parcel.weight_grams,
+                "volume_cm3": parcel.volume_cm3,
+                "ship_after": parcel.ship_after,
+                "earliest_paid_at": parcel.earliest_paid_at,
+                "latest_paid_at": parcel.latest_paid_at,
+                "presale": parcel.presale,
+                "reason": parcel.reason[:300],
+                "updated_at": now,
+                **carrier,
+            }
+            if parcel.code is None:
+                first = parcel.lines[0].order_id
+                numbered[first] += 1
+                parcel.code = f"P{first}-{rounds[first]}-{numbered[first]}"
+                self.new_parcels.append(_new_parcel(parcel, shop_id, wh_ids, now) | row)
+            else:
+                self.changed_parcels.append({"code": parcel.code, **row})
+                report.merged_into_open += 1
+            self.parcel_lines += [
+                {
+                    "parcel_code": parcel.code,
+                    "order_id": pl.order_id,
+                    "line_no": pl.line_no,
+                    "shop_id": shop_id,
+                    "sku_id": sku_ids[pl.sku],
+                    "quantity": pl.quantity,
+                    "gift_rule_id": pl.gift_rule,
+                    "reservation_id": self.reservation_of[(pl.order_id, pl.line_no)],
+                }
+                for pl in new_lines
+            ]
+            for pl in new_lines:
+                if pl.gift_rule is not None:
+                    self.gifts_given[pl.gift_rule] += pl.quantity
+
+    def flush(self, conn) -> None:
+        stock_repo.update_reservations(conn, self.ended_reservations)
+        stock_repo.insert_reservations(conn, self.new_reservations)
+        repo.insert_parcels(conn, self.new_parcels)
+        repo.update_parcels(conn, self.changed_parcels)
+        repo.insert_parcel_lines(conn, _merge_split_lines(self.parcel_lines))
+
+
+def _merge_split_lines(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A line split by weight sits in two parcels (two rows); the same line twice in one parcel is one row."""
+    merged: dict[tuple[str, int, int], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["parcel_code"], row["order_id"], row["line_no"])
+        if key in merged:
+            merged[key]["quantity"] += row["quantity"]
+        else:
+            merged[key] = dict(row)
+    return list(merged.values())
+
+
+def _new_parcel(parcel: Parcel, shop_id: int, wh_ids: dict[str, int], now: datetime) -> dict[str, Any]:
+    return {
+        "code": parcel.code,
+        "shop_id": shop_id,
+        "warehouse_id": wh_ids[parcel.warehouse],
+        "status": repo.OPEN,
+        "buyer_index": parcel.buyer_index,
+        "address_index": parcel.address_index,
+        "province": parcel.province,
+        "mergeable": parcel.mergeable,
+        "tracking_no": None,
+        "created_at": now,
+    }
+
+
+def _ship_orders(rows, lines, skus) -> tuple[list[ShipOrder], dict[int, str]]:
+    """The batch as the domain sees it; orders with a line we cannot name wait, saying which."""
+    ready: list[ShipOrder] = []
+    waiting: dict[int, str] = {}
+    for row in rows:
+        own = lines[row["id"]]
+        unmatched = [line["sku_code"] or "?" for line in own if line["sku_id"] is None]
+        if unmatched or not own:
+            waiting[row["id"]] = UNMATCHED + ", ".join(unmatched) if unmatched else "没有可发的商品行 (nothing to ship)"
+            continue
+        ready.append(
+            ShipOrder(
+                id=row["id"],
+                shop_id=row["shop_id"],
+                province=row["province"],
+                buyer_index=row["buyer_index"],
+                address_index=row["address_index"],
+                paid_at=row["paid_at"] or row["platform_created_at"],
+                lines=[
+                    Line(
+                        line["line_no"],
+                        skus[line["sku_id"]][0],
+                        line["quantity"],
+                        skus[line["sku_id"]][1],
+                        skus[line["sku_id"]][2],
+                        line["presale"],
+                        line["planned_ship_at"],
+                    )
+                    for line in own
+                ],
+                amount=row["total_amount"],
+                # A deposit presale's order is created when the deposit is paid (定金): that is its place in line.
+                deposit_paid_at=row["platform_created_at"] if row["presale_type"] != PresaleType.NONE.value else None,
+                priority=row["priority"],
+                cash_on_delivery=row["cash_on_delivery"],
+                separate_parcels=row["separate_parcels"],
+                presale=row["presale_type"] != PresaleType.NONE.value or any(line["presale"] for line in own),
+            )
+        )
+    return ready, waiting
+
+
+def _mark(order_id: int, rows, status: str, reason: str, *, bump: bool = False) -> dict[str, Any]:
+    row = next(r for r in rows if r["id"] == order_id)
+    return {
+        "id": order_id,
+        "fulfilment_status": status,
+        "fulfilment_reason": reason[:600],
+        "allocation_round": row["allocation_round"] + (1 if bump else 0),
+    }
+
+
+def _count(report: AllocationReport, outcome: dict[int, dict[str, Any]], writes: _Writes) -> None:
+    report.considered += len(outcome)
+    for row in outcome.values():
+        if row["fulfilment_status"] == "allocated":
+            report.allocated += 1
+        else:
+            report.waiting += 1
+            head = row["fulfilment_reason"].split(" ", 1)[0]
+            report.reasons[head] = report.reasons.get(head, 0) + 1
+    report.parcels += len(writes.new_parcels)
+    report.gifts += sum(writes.gifts_given.values())
+
+
+def _reservation(row: dict[str, Any], skus, wh_code) -> Reservation:
+    return Reservation(
+        id=row["id"],
+        sku=skus[row["sku_id"]][0],
+        warehouse=wh_code[row["warehouse_id"]],
+        quantity=row["quantity"],
+        stage=ReservationStage(row["stage"]),
+        from_quota=row["from_quota"],
+        status=ReservationStatus(row["status"]),
+    )
+
+
+def _held_units(own: list[Reservation]) -> dict[tuple[str, str], int]:
+    units: dict[tuple[str, str], int] = defaultdict(int)
+    for r in own:
+        units[(r.sku, r.warehouse)] += r.quantity
+    return dict(units)
+
+
+def _stored_parcel(row: dict[str, Any], wh_code: dict[int, str]) -> Parcel:
+    return Parcel(
+        warehouse=wh_code[row["warehouse_id"]],
+        shop_id=row["shop_id"],
+        buyer_index=row["buyer_index"],
+        address_index=row["address_index"],
+        province=row["province"],
+        ship_after=row["ship_after"],
+        lines=[
+            ParcelLine(line["order_id"], line["line_no"], line["sku"], line["quantity"], line["gift_rule_id"])
+            for line in row["lines"]
+        ],
+        weight_grams=row["weight_grams"],
+        volume_cm3=row["volume_cm3"],
+        earliest_paid_at=row["earliest_paid_at"],
+        latest_paid_at=row["latest_paid_at"],
+        mergeable=row["mergeable"],
+        presale=row["presale"],
+        reason=row["reason"],
+        code=row["code"],
+    )
+
+
+def _rate(row: dict[str, Any], wh_code: dict[int, str]) -> Rate:
+    return Rate(
+        row["carrier"],
+        row["first_weight_grams"],
+        row["first_fee"],
+        row["extra_fee_per_kg"],
+        warehouse=wh_code.get(row["warehouse_id"]) if row["warehouse_id"] else None,
+        province=row["province"],
+    )
+
+
+def _carrier_rule(row: dict[str, Any], wh_code: dict[int, str]) -> CarrierRule:
+    return CarrierRule(
+        row["carrier"],
+        frozenset(row["provinces"]),
+        frozenset(wh_code[w] for w in row["warehouse_ids"] if w in wh_code),
+        row["max_weight_grams"],
+        row["priority"],
+    )
+
+
+def _gift(row: dict[str, Any], skus, given: dict[int, int]) -> GiftRule:
+    limit = row["gift_limit"]
+    return GiftRule(
+        id=row["id"],
+        name=row["name"],
+        kind=GiftKind(row["kind"]),
+        gift_sku=skus[row["gift_sku_id"]][0],
+        gift_quantity=row["gift_quantity"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        trigger_sku=skus[row["trigger_sku_id"]][0] if row["trigger_sku_id"] else None,
+        trigger_quantity=row["trigger_quantity"],
+        threshold=row["threshold"],
+        repeat=row["repeat"],
+        remaining=None if limit is None else max(limit - given.get(row["id"], row["gifts_given"]), 0),
+        priority=100,
+    )
+
+
+def _shops(conn, shop_ids: set[int]) -> dict[int, dict[str, Any]]:
+    codes = repo.shop_codes(conn, shop_ids)
+    stored = repo.policies(conn, shop_ids)
+    return {i: {"id": i, "code": codes[i], "policy": policy_from_row(stored.get(i))} for i in shop_ids}
+
+
+def _codes_of(conn, warehouse_ids: set[int]) -> dict[str, int]:
+    return order_lock_repo.warehouse_codes(conn, warehouse_ids)
+
+
+def policy_from_row(row: dict[str, Any] | None) -> FulfilmentPolicy:
+    if row is None:
+        return FulfilmentPolicy()
+    return FulfilmentPolicy(
+        strategies=tuple(Strategy(s) for s in row["strategies"]),
+        split_across_warehouses=row["split_across_warehouses"],
+        ship_in_stock_first=row["ship_in_stock_first"],
+        split_by_ship_date=row["split_by_ship_date"],
+        max_parcel_weight_grams=row["max_parcel_weight_grams"],
+        max_parcel_volume_cm3=row["max_parcel_volume_cm3"],
+        merge=row["merge"],
+        merge_presale=row["merge_presale"],
+        merge_across_ship_dates=row["merge_across_ship_dates"],
+        merge_window_hours=row["merge_window_hours"],
+        merge_wait_minutes=row["merge_wait_minutes"],
+        queue_order=QueueOrder(row["queue_order"]),
+    )
