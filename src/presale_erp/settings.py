@@ -30,6 +30,11 @@ class Settings(BaseSettings):
         description="Master key for PII encryption (url-safe base64 of 32 bytes); default: generated once "
         "into <data_dir>/secret.key.",
     )
+    carrier_url: str | None = Field(
+        default=None, description="Kdniao-style waybill API base URL (the demo points it at its carrier simulator)."
+    )
+    carrier_id: str = Field(default="", description="Carrier account id (EBusinessID).")
+    carrier_key: str = Field(default="", description="Carrier API key (AppKey) used to sign requests.")
     host: str = "127.0.0.1"
     port: int = 8000
     token_ttl_minutes: int = Field(default=12 * 60, description="How long a login token stays valid.")

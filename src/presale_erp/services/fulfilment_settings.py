@@ -355,3 +355,8 @@ def flag_orders(
         )
         uow.commit()
     return len(found)
+
+
+def shop_id(db: Database, shop: str) -> int:
+    with db.uow(write=False) as uow:
+        return lookups.shop_ids(uow.conn, [shop])[shop]
