@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, text
 from presale_erp.adapters.crypto import PiiCipher
 from presale_erp.adapters.db import migrate
 from presale_erp.adapters.db.engine import make_engine
+from presale_erp.adapters.db.order_repo import FULFILMENT_COLUMNS
 from presale_erp.adapters.db.tables import order_lines, orders
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.domain.access import SYSTEM
@@ -117,7 +118,8 @@ def floor_path(db: Database, batches: dict[Platform, list[dict]], batch: int) ->
     with db.uow(write=False) as uow:
         shop_ids = dict(uow.conn.execute(text("SELECT code, id FROM shops")).all())
     sqlite = db.engine.dialect.name == "sqlite"
-    order_columns = [c.name for c in orders.columns if c.name != "id"]
+    # intake writes every order column but the id and those fulfilment owns (they keep their defaults)
+    order_columns = [c.name for c in orders.columns if c.name != "id" and c.name not in FULFILMENT_COLUMNS]
     line_columns = [c.name for c in order_lines.columns]
     prepared = []
     next_id = 0

@@ -30,6 +30,9 @@ app.add_typer(user_app, name="user")
 app.add_typer(ledger_app, name="ledger")
 console = Console()
 err = Console(stderr=True)
+# The demo's account at its own carrier simulator (no real carrier is ever called by the demo).
+DEMO_CARRIER_ID = "1109259"
+DEMO_CARRIER_KEY = "demo-carrier-app-key"
 
 
 def _fail(message: str) -> typer.Exit:
@@ -161,6 +164,10 @@ def demo(
     if not serve_after:
         db.dispose()
         return
+    os.environ.setdefault("PRESALE_ERP_CARRIER_URL", f"http://127.0.0.1:{simulator_port}/carrier")
+    os.environ.setdefault("PRESALE_ERP_CARRIER_ID", DEMO_CARRIER_ID)
+    os.environ.setdefault("PRESALE_ERP_CARRIER_KEY", DEMO_CARRIER_KEY)
+    get_settings.cache_clear()  # the server below reads the carrier account from the environment
     children = [_start([sys.executable, "-m", "presale_erp", "simulator", "serve", "--port", str(simulator_port)])]
     try:
         base_url = f"http://127.0.0.1:{simulator_port}"
@@ -394,6 +401,7 @@ def simulator_serve(
 
     import uvicorn
 
+    from presale_erp.simulators.carrier_server import make_carrier_app
     from presale_erp.simulators.generator import histories
     from presale_erp.simulators.server import SimulatorState, create_simulator
 
@@ -402,4 +410,8 @@ def simulator_serve(
     for n, platform in enumerate(("taobao", "jd", "pinduoduo", "douyin", "shopify")):
         state.histories[platform] = histories(platform, orders, start, seed=n + 1, span=timedelta(hours=2 * hours))
     console.print(f"simulators on http://127.0.0.1:{port} (app key {state.app_key}, secret {state.app_secret})")
-    uvicorn.run(create_simulator(state), host="127.0.0.1", port=port, log_level="warning")
+    app = create_simulator(state)
+    # The carrier's waybill API (Kdniao style) beside the platforms, so the demo's parcels get tracking numbers.
+    app.mount("/carrier", make_carrier_app(DEMO_CARRIER_ID, DEMO_CARRIER_KEY))
+    console.print(f"carrier simulator on http://127.0.0.1:{port}/carrier")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")

@@ -13,11 +13,12 @@ from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.domain.access import SYSTEM, Role
 from presale_erp.domain.catalog import Platform, StockLockPolicy
 from presale_erp.domain.errors import Conflict
+from presale_erp.domain.fulfilment.gifts import GiftKind
 from presale_erp.domain.ledger import MovementKind, ReservationStage
 from presale_erp.domain.movements import MovementRequest
 from presale_erp.domain.presale import CampaignSku, PresaleMode
 from presale_erp.domain.warehouse import WarehouseKind, ZoneKind
-from presale_erp.services import auth, catalog, presale, stock, stock_views, warehouses
+from presale_erp.services import auth, catalog, fulfilment_settings, presale, stock, stock_views, warehouses
 
 DEMO_USERS: dict[Role, tuple[str, str, str]] = {
     Role.ADMIN: ("admin", "系统管理员", "admin-demo-pass"),
@@ -165,7 +166,72 @@ def seed(db: Database, *, now: datetime, progress: Callable[[str], None] = lambd
     _campaign(db, now)
     progress("orders' reservations")
     _reservations(db, rng, now)
+    progress("fulfilment: coverage, rates, carrier rules, gifts")
+    _fulfilment(db, now)
     return SeedReport(seeded=True, users=users)
+
+
+COVERAGE = {
+    "HZ": ["浙江省", "江苏省", "安徽省", "江西省", "福建省", "山东省", "北京市", "天津市", "河北省"],
+    "GZ": ["广东省", "广西壮族自治区", "海南省", "湖南省", "云南省", "贵州省", "四川省", "重庆市"],
+    "SH-3PL": ["上海市", "江苏省", "浙江省"],
+}
+RATES = [  # 首重 1kg, 续重 per kg: what a mid-size merchant pays in 2026
+    ("ZTO", "4.50", "1.50"),
+    ("YD", "4.20", "1.60"),
+    ("SF", "12.00", "3.00"),
+]
+
+
+def _fulfilment(db: Database, now: datetime) -> None:
+    """属地仓 coverage, a rate table, SF for the far west, and a 满 299 送茶叶罐 gift while the campaign runs."""
+    for warehouse, provinces in COVERAGE.items():
+        rank = 2 if warehouse == "SH-3PL" else 1
+        fulfilment_settings.set_coverage(db, SYSTEM, warehouse, dict.fromkeys(provinces, rank), now=now)
+    for carrier, first, extra in RATES:
+        fulfilment_settings.set_rate(
+            db,
+            SYSTEM,
+            carrier,
+            warehouse=None,
+            province=None,
+            first_weight_grams=1000,
+            first_fee=Decimal(first),
+            extra_fee_per_kg=Decimal(extra),
+            now=now,
+        )
+    for shop, *_ in SHOPS:
+        fulfilment_settings.add_carrier_rule(
+            db,
+            SYSTEM,
+            shop,
+            "SF",
+            provinces=["西藏自治区", "新疆维吾尔自治区"],
+            warehouses=[],
+            max_weight_grams=0,
+            priority=1,
+            now=now,
+        )
+        for carrier in ("ZTO", "YD"):
+            fulfilment_settings.add_carrier_rule(
+                db, SYSTEM, shop, carrier, provinces=[], warehouses=[], max_weight_grams=30_000, priority=10, now=now
+            )
+    fulfilment_settings.add_gift_rule(
+        db,
+        SYSTEM,
+        fulfilment_settings.NewGiftRule(
+            "TM-WESTLAKE",
+            "满299送锡罐",
+            GiftKind.SPEND_OVER,
+            "TEA-TIN-S",
+            1,
+            now - timedelta(days=1),
+            now + timedelta(days=30),
+            threshold=Decimal("299.00"),
+            gift_limit=500,
+        ),
+        now=now,
+    )
 
 
 def _users(db: Database, now: datetime) -> None:

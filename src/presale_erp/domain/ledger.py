@@ -251,12 +251,15 @@ class StockBook:
 
     def reserve_all(self, requests: list[ReservationRequest]) -> list[Reservation]:
         """Reserve every line or none; if any line is short, report every short line at once."""
-        trial = {k: _copy_position(p) for k, p in self.positions.items()}
+        trial: dict[PositionKey, StockPosition] = {}  # copies of the positions these requests touch, no more
         made: list[Reservation] = []
         shortfalls: list[Shortfall] = []
         for request in requests:
             key = (request.sku, request.warehouse)
-            position = trial.setdefault(key, StockPosition(sku=request.sku, warehouse=request.warehouse))
+            if key not in trial:
+                known = self.positions.get(key)
+                trial[key] = _copy_position(known) if known else StockPosition(request.sku, request.warehouse)
+            position = trial[key]
             try:
                 from_quota = position.reserve(request.quantity, request.stage)
             except InsufficientStock as short:

@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from huey import Huey, RedisHuey, SqliteHuey
 
+from presale_erp.adapters.carriers.kdniao import KdniaoClient
 from presale_erp.adapters.crypto import PiiCipher, load_master_key
 from presale_erp.adapters.db.engine import make_engine
 from presale_erp.adapters.db.unit_of_work import Database
@@ -39,3 +40,12 @@ def job_database() -> Database:
 def job_cipher() -> PiiCipher:
     settings = get_settings()
     return PiiCipher(load_master_key(settings.secret_key, settings.data_dir))
+
+
+@lru_cache
+def job_carrier() -> KdniaoClient | None:
+    """The carrier account waybills are requested from, if one is configured."""
+    settings = get_settings()
+    if not settings.carrier_url:
+        return None
+    return KdniaoClient(settings.carrier_url, settings.carrier_id, settings.carrier_key)

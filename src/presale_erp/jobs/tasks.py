@@ -15,8 +15,8 @@ from huey import Huey, crontab
 from huey.exceptions import TaskLockedException
 
 from presale_erp.domain.access import SYSTEM
-from presale_erp.jobs.queue import huey, job_cipher, job_database
-from presale_erp.services import balances, fetch, preorders, review, stock
+from presale_erp.jobs.queue import huey, job_carrier, job_cipher, job_database
+from presale_erp.services import balances, fetch, fulfilment, parcels, preorders, review, stock
 from presale_erp.services import jobs as job_service
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,19 @@ def register(queue: Huey) -> Tasks:
         with queue.lock_task("review_orders"):
             report = review.review_pending(job_database(), job_cipher(), SYSTEM, now=datetime.now(UTC))
         return report.__dict__
+
+    @queue.periodic_task(crontab(minute="*"), name="allocate_orders_every_minute", **retry)
+    def allocate_orders_every_minute() -> dict:
+        """配货: approved orders become parcels; then tracking numbers for the parcels due to leave."""
+        with queue.lock_task("allocate_orders"):
+            now = datetime.now(UTC)
+            report = fulfilment.allocate(job_database(), SYSTEM, now=now).__dict__
+            carrier = job_carrier()
+            if carrier is not None:
+                report["waybills"] = parcels.request_waybills(
+                    job_database(), job_cipher(), carrier, SYSTEM, now=now
+                ).__dict__
+        return report
 
     @queue.periodic_task(crontab(minute="*"), name="expire_reservations_every_minute", **retry)
     def expire_reservations_every_minute() -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from presale_erp.adapters.db import audit_repo, order_lock_repo, stock_repo
@@ -95,15 +96,18 @@ def _allocate_batch(conn, rows: list[dict[str, Any]], actor: Actor, now: datetim
     carrier_rules = repo.carrier_rules_of(conn, shop_ids)
     pins = repo.pins(conn, shop_ids)
     outcome: dict[int, dict[str, Any]] = {}
+    row_of = {r["id"]: r for r in rows}
     writes = _Writes()
+    # The same warehouse, province and weight come up thousands of times a batch: price each once.
+    price = lru_cache(maxsize=65536)(lambda wh, province, grams: cheapest(rates, wh, province, grams))
     for shop_id in sorted(shop_ids):
         shop = shops[shop_id]
         orders, waiting = _ship_orders([r for r in rows if r["shop_id"] == shop_id], lines, skus)
-        outcome |= {order_id: _mark(order_id, rows, "waiting", reason) for order_id, reason in waiting.items()}
+        outcome |= {order_id: _mark(row_of[order_id], "waiting", reason) for order_id, reason in waiting.items()}
         catalogue = Catalogue(
             warehouses=[Warehouse(w["code"], w["kind"], w["covers"]) for w in warehouses],
             pins={skus[sku_id][0]: frozenset(wh_code[w] for w in whs) for sku_id, whs in pins.get(shop_id, {}).items()},
-            cost=lambda wh, province, grams: cheapest(rates, wh, province, grams),
+            cost=price,
             gift_rules=[_gift(g, skus, given) for g in gift_rows if g["shop_id"] == shop_id],
             weight_grams={code: skus[i][1] for code, i in sku_ids.items()},
             volume_cm3={code: skus[i][2] for code, i in sku_ids.items()},
@@ -118,15 +122,18 @@ def _allocate_batch(conn, rows: list[dict[str, Any]], actor: Actor, now: datetim
             held={o.id: _held_units(held.get(o.id, [])) for o in orders},
         )
         rules = [_carrier_rule(r, wh_code) for r in carrier_rules.get(shop_id, [])]
+        carrier_for = lru_cache(maxsize=65536)(
+            lambda grams, wh, province, rules=tuple(rules): choose_carrier(grams, wh, province, rules, rates)
+        )
         for order in orders:
             decision = run.decisions[order.id]
-            row = next(r for r in rows if r["id"] == order.id)
+            row = row_of[order.id]
             if isinstance(decision, Waiting):
-                outcome[order.id] = _mark(order.id, rows, "waiting", decision.reason)
+                outcome[order.id] = _mark(row, "waiting", decision.reason)
                 continue
             writes.reserve(locked, shop, row, decision, held.get(order.id, []), actor, now)
-            outcome[order.id] = _mark(order.id, rows, "allocated", "; ".join(decision.notes), bump=True)
-        writes.parcels(run.parcels, rows, shop_id, rules, rates, wh_ids, sku_ids, now, report)
+            outcome[order.id] = _mark(row, "allocated", "; ".join(decision.notes), bump=True)
+        writes.parcels(run.parcels, rows, shop_id, carrier_for, wh_ids, sku_ids, now, report)
     stock_repo.save(conn, locked, {}, now)
     writes.flush(conn)
     repo.mark_orders(conn, [outcome[i] for i in sorted(outcome)])
@@ -198,14 +205,14 @@ class _Writes:
         ]
         self.allocated += 1
 
-    def parcels(self, parcels: list[Parcel], rows, shop_id, rules, rates, wh_ids, sku_ids, now, report) -> None:
+    def parcels(self, parcels: list[Parcel], rows, shop_id, carrier_for, wh_ids, sku_ids, now, report) -> None:
         rounds = {r["id"]: r["allocation_round"] + 1 for r in rows}
         numbered: dict[int, int] = defaultdict(int)
         for parcel in parcels:
             new_lines = [pl for pl in parcel.lines if (pl.order_id, pl.line_no) in self.reservation_of]
             if not new_lines:
                 continue  # a stored parcel nothing was added to
-            choice = choose_carrier(parcel.weight_grams, parcel.warehouse, parcel.province, rules, rates)
+            choice = carrier_for(parcel.weight_grams, parcel.warehouse, parcel.province)
             if isinstance(choice, Waiting):
                 carrier = {"carrier": None, "shipping_cost": None, "carrier_reason": choice.reason}
             else:
@@ -323,10 +330,9 @@ def _ship_orders(rows, lines, skus) -> tuple[list[ShipOrder], dict[int, str]]:
     return ready, waiting
 
 
-def _mark(order_id: int, rows, status: str, reason: str, *, bump: bool = False) -> dict[str, Any]:
-    row = next(r for r in rows if r["id"] == order_id)
+def _mark(row: dict[str, Any], status: str, reason: str, *, bump: bool = False) -> dict[str, Any]:
     return {
-        "id": order_id,
+        "id": row["id"],
         "fulfilment_status": status,
         "fulfilment_reason": reason[:600],
         "allocation_round": row["allocation_round"] + (1 if bump else 0),

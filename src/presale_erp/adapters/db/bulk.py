@@ -76,6 +76,9 @@ def insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, ig
     if not rows:
         return
     columns = list(rows[0])
+    if conn.dialect.name == "postgresql" and not ignore_conflicts:
+        _copy(conn, table, columns, rows)
+        return
     mark = _marker(conn.dialect.name)
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
     if ignore_conflicts:
@@ -83,16 +86,59 @@ def insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, ig
     conn.exec_driver_sql(sql, _tuples(conn, table, columns, rows))
 
 
+def _copy(conn: Connection, table: Table, columns: list[str], rows: Sequence[dict[str, Any]]) -> None:
+    """COPY ... FROM STDIN on PostgreSQL, in the connection's own transaction: several times quicker than even a
+    pipelined executemany, which still sends and plans one INSERT per row."""
+    cursor = conn.connection.cursor()
+    try:
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in _tuples(conn, table, columns, rows):
+                copy.write_row(row)
+    finally:
+        cursor.close()
+
+
 def update_by_key(
     conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, key: str, only_if: str = ""
 ) -> None:
     """UPDATE table SET <every other column in the rows> WHERE key = ? [AND only_if], one row per dict.
-    `only_if` is a fixed SQL condition written by this codebase (e.g. "review_status = 'pending'")."""
+    `only_if` is a fixed SQL condition on the table's own columns, written by this codebase (e.g.
+    "review_status = 'pending'")."""
     if not rows:
         return
     columns = [c for c in rows[0] if c != key]
+    if conn.dialect.name == "postgresql" and len(rows) > SET_BASED_FROM:
+        _update_from_copy(conn, table, columns, key, rows, only_if)
+        return
     mark = _marker(conn.dialect.name)
     sql = f"UPDATE {table.name} SET {', '.join(f'{c} = {mark}' for c in columns)} WHERE {key} = {mark}"
     if only_if:
         sql += f" AND {only_if}"
     conn.exec_driver_sql(sql, _tuples(conn, table, [*columns, key], rows))
+
+
+SET_BASED_FROM = 50  # rows: below this, a pipelined executemany is as quick as staging them
+
+
+def _update_from_copy(
+    conn: Connection, table: Table, columns: list[str], key: str, rows: Sequence[dict[str, Any]], only_if: str
+) -> None:
+    """Stage the rows with COPY in a temporary table shaped like the target's columns, then one set-based UPDATE
+    ... FROM: one statement for the database to plan instead of one per row."""
+    stage = f"stage_{table.name}"
+    wanted = ", ".join([key, *columns])
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {wanted} FROM {table.name} WITH NO DATA")
+    cursor = conn.connection.cursor()
+    try:
+        with cursor.copy(f"COPY {stage} ({wanted}) FROM STDIN") as copy:
+            for row in _tuples(conn, table, [key, *columns], rows):
+                copy.write_row(row)
+    finally:
+        cursor.close()
+    assignments = ", ".join(f"{c} = {stage}.{c}" for c in columns)
+    sql = f"UPDATE {table.name} SET {assignments} FROM {stage} WHERE {table.name}.{key} = {stage}.{key}"
+    if only_if:
+        sql += f" AND {table.name}.{only_if}"
+    conn.exec_driver_sql(sql)
+    conn.exec_driver_sql(f"DROP TABLE {stage}")

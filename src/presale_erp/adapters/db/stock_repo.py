@@ -7,9 +7,11 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, select, tuple_, update
+from sqlalchemy import ARRAY, String, and_, any_, bindparam, case, func, select, tuple_, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
+from presale_erp.adapters.db import bulk
 from presale_erp.adapters.db.tables import (
     bin_stock,
     bins,
@@ -205,9 +207,17 @@ def find_reservations(conn: Connection, ids: Sequence[str]) -> dict[str, dict[st
         .join(skus, skus.c.id == reservations.c.sku_id)
         .join(warehouses, warehouses.c.id == reservations.c.warehouse_id)
         .outerjoin(shops, shops.c.id == reservations.c.shop_id)
-        .where(reservations.c.id.in_(sorted(set(ids))))
+        .where(_id_among(conn, sorted(set(ids))))
     ).mappings()
     return {row["id"]: dict(row) for row in rows}
+
+
+def _id_among(conn: Connection, ids: list[str]) -> ColumnElement[bool]:
+    """On PostgreSQL one array parameter, not IN ($1, ..., $n): once the driver prepares the statement the
+    server may switch to a generic plan, which rebuilds an IN list's array for every row it scans."""
+    if conn.dialect.name == "postgresql":
+        return reservations.c.id == any_(bindparam("ids", ids, type_=ARRAY(String)))
+    return reservations.c.id.in_(ids)
 
 
 def to_domain_reservation(row: dict[str, Any]) -> Reservation:
@@ -223,8 +233,8 @@ def to_domain_reservation(row: dict[str, Any]) -> Reservation:
 
 
 def insert_reservations(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(reservations.insert(), list(rows))
+    for start in range(0, len(rows), 5000):  # thousands at a time on allocation runs: straight to the driver
+        bulk.insert(conn, reservations, rows[start : start + 5000])
 
 
 def update_reservations(conn: Connection, changes: Sequence[dict[str, Any]]) -> None:
