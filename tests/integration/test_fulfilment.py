@@ -13,7 +13,7 @@ from presale_erp.adapters.db.tables import orders
 from presale_erp.domain.access import SYSTEM
 from presale_erp.domain.catalog import StockLockPolicy
 from presale_erp.domain.fulfilment.gifts import GiftKind
-from presale_erp.services import catalog, fulfilment, intake, parcels, review, stock, stock_views
+from presale_erp.services import catalog, fulfilment, intake, parcels, preorders, review, stock, stock_views
 from presale_erp.services import fulfilment_settings as settings
 from presale_erp.simulators import payloads
 from presale_erp.simulators.payloads import SimLine, sample
@@ -217,3 +217,75 @@ def test_a_refund_request_after_allocation_takes_the_order_out_of_its_parcel(db)
 def _id(db, platform_id: str) -> int:
     with db.uow(write=False) as uow:
         return uow.conn.execute(select(orders.c.id).where(orders.c.platform_order_id == platform_id)).scalar_one()
+
+
+def test_a_mixed_order_ships_its_in_stock_goods_now_and_its_presale_goods_on_their_date(db):
+    set_up(db, lock_in=None)
+    builders.sku(db, "MOON-6")
+    ship_date = NOW + timedelta(days=10)
+    body = payloads.taobao(
+        sample(
+            "901",
+            presale="full_payment",
+            ship_by=ship_date,
+            lines=[SimLine("MOON-6", 1, Decimal("158.00")), SimLine(TEA, 1, Decimal("198.00"), "1000002")],
+            created=NOW - timedelta(hours=2),
+            modified=NOW,
+        )
+    )
+    body["orders"]["order"][1]["estimate_con_time"] = None  # the tea is in stock: 现货
+    intake.intake(db, CIPHER, SYSTEM, "TM-1", [body], source="fetch", now=NOW)
+
+    approve_and_allocate(db)
+
+    assert order_state(db, "901")[0] == "partial" and "预售商品" in order_state(db, "901")[1]
+    assert [[line["sku"] for line in p["lines"]] for p in all_parcels(db)] == [[TEA]]
+
+    builders.receive(db, "MOON-6", "HZ", 5)
+    after = ship_date + timedelta(hours=1)
+    preorders.activate_due(db, SYSTEM, now=after)
+    fulfilment.allocate(db, SYSTEM, now=after)
+
+    assert order_state(db, "901")[0] == "allocated"
+    assert sorted(line["sku"] for p in all_parcels(db) for line in p["lines"]) == ["MOON-6", TEA]
+    assert len(all_parcels(db)) == 2  # one order split on purpose is not merged back
+    assert stock.ledger_discrepancies(db) == []
+
+
+def test_a_shop_that_waits_keeps_a_mixed_pre_order_whole(db):
+    set_up(db, lock_in=None)
+    builders.sku(db, "MOON-6")
+    settings.set_policy(db, SYSTEM, "TM-1", {"ship_in_stock_first": False}, now=NOW)
+    body = payloads.taobao(
+        sample(
+            "902",
+            presale="full_payment",
+            ship_by=NOW + timedelta(days=10),
+            lines=[SimLine("MOON-6", 1, Decimal("158.00")), SimLine(TEA, 1, Decimal("198.00"), "1000002")],
+            created=NOW - timedelta(hours=2),
+            modified=NOW,
+        )
+    )
+    body["orders"]["order"][1]["estimate_con_time"] = None
+    intake.intake(db, CIPHER, SYSTEM, "TM-1", [body], source="fetch", now=NOW)
+
+    approve_and_allocate(db)
+
+    assert order_state(db, "902") == (
+        "waiting",
+        "整单等预售商品一起发 (the shop ships the whole order on the presale date)",
+    )
+    assert all_parcels(db) == []
+
+
+def test_an_order_split_by_weight_can_be_put_back_in_one_parcel_before_picking(db):
+    set_up(db)
+    settings.set_policy(db, SYSTEM, "TM-1", {"max_parcel_weight_grams": 700}, now=NOW)  # a tea weighs 300 g
+    push(db, "1101", 5)
+    approve_and_allocate(db)
+    assert len(all_parcels(db)) == 3
+
+    kept = parcels.unsplit(db, SYSTEM, _id(db, "1101"), now=LATER)
+
+    [parcel] = all_parcels(db)
+    assert parcel["code"] == kept[0] and parcel["weight_grams"] == 1500 and parcel["lines"][0]["quantity"] == 5

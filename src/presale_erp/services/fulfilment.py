@@ -66,75 +66,12 @@ def allocate(
 
 
 def _allocate_batch(conn, rows: list[dict[str, Any]], actor: Actor, now: datetime, report: AllocationReport) -> None:
-    shop_ids = {r["shop_id"] for r in rows}
-    shops = _shops(conn, shop_ids)
-    lines = repo.lines_of(conn, [r["id"] for r in rows])
-    warehouses = repo.active_warehouses(conn)
-    wh_code = {w["id"]: w["code"] for w in warehouses}
-    gift_rows = repo.gift_rules_of(conn, shop_ids)
-    given = repo.lock_gift_rules(conn, [g["id"] for g in gift_rows if g["gift_limit"] is not None])
-    held_rows = repo.pending_reservations(conn, [(r["shop_id"], r["platform_order_id"]) for r in rows])
-    skus = repo.sku_facts(
-        conn,
-        {line["sku_id"] for ls in lines.values() for line in ls if line["sku_id"]}
-        | {g["gift_sku_id"] for g in gift_rows}
-        | {g["trigger_sku_id"] for g in gift_rows if g["trigger_sku_id"]}
-        | {h["sku_id"] for h in held_rows},
-    )
-    sku_ids = {code: sku_id for sku_id, (code, _, _) in skus.items()}
-    wh_ids = {code: wh_id for wh_id, code in wh_code.items()} | _codes_of(conn, {h["warehouse_id"] for h in held_rows})
-    wh_code = {v: k for k, v in wh_ids.items()}
-    keys = {(code, wh) for code in sku_ids for wh in wh_code.values()}
-    locked = stock_repo.lock_positions(conn, keys, sku_ids, wh_ids, create_missing=False, now=now)
-    free = {key: p.on_hand - p.reserved for key, p in locked.book.positions.items()}
-    by_ref = {(r["shop_id"], r["platform_order_id"]): r["id"] for r in rows}
-    held: dict[int, list[Reservation]] = defaultdict(list)
-    for h in held_rows:
-        held[by_ref[(h["shop_id"], h["order_ref"])]].append(_reservation(h, skus, wh_code))
-    open_rows = repo.open_parcels_for(conn, {(r["shop_id"], r["buyer_index"]) for r in rows})
-    rates = [_rate(r, wh_code) for r in repo.rates(conn)]
-    carrier_rules = repo.carrier_rules_of(conn, shop_ids)
-    pins = repo.pins(conn, shop_ids)
+    batch = _load(conn, rows, now)
     outcome: dict[int, dict[str, Any]] = {}
-    row_of = {r["id"]: r for r in rows}
     writes = _Writes()
-    # The same warehouse, province and weight come up thousands of times a batch: price each once.
-    price = lru_cache(maxsize=65536)(lambda wh, province, grams: cheapest(rates, wh, province, grams))
-    for shop_id in sorted(shop_ids):
-        shop = shops[shop_id]
-        orders, waiting = _ship_orders([r for r in rows if r["shop_id"] == shop_id], lines, skus)
-        outcome |= {order_id: _mark(row_of[order_id], "waiting", reason) for order_id, reason in waiting.items()}
-        catalogue = Catalogue(
-            warehouses=[Warehouse(w["code"], w["kind"], w["covers"]) for w in warehouses],
-            pins={skus[sku_id][0]: frozenset(wh_code[w] for w in whs) for sku_id, whs in pins.get(shop_id, {}).items()},
-            cost=price,
-            gift_rules=[_gift(g, skus, given) for g in gift_rows if g["shop_id"] == shop_id],
-            weight_grams={code: skus[i][1] for code, i in sku_ids.items()},
-            volume_cm3={code: skus[i][2] for code, i in sku_ids.items()},
-        )
-        run = fulfil(
-            orders,
-            free,
-            catalogue,
-            shop["policy"],
-            now,
-            open_parcels=[_stored_parcel(p, wh_code) for p in open_rows if p["shop_id"] == shop_id],
-            held={o.id: _held_units(held.get(o.id, [])) for o in orders},
-        )
-        rules = [_carrier_rule(r, wh_code) for r in carrier_rules.get(shop_id, [])]
-        carrier_for = lru_cache(maxsize=65536)(
-            lambda grams, wh, province, rules=tuple(rules): choose_carrier(grams, wh, province, rules, rates)
-        )
-        for order in orders:
-            decision = run.decisions[order.id]
-            row = row_of[order.id]
-            if isinstance(decision, Waiting):
-                outcome[order.id] = _mark(row, "waiting", decision.reason)
-                continue
-            writes.reserve(locked, shop, row, decision, held.get(order.id, []), actor, now)
-            outcome[order.id] = _mark(row, "allocated", "; ".join(decision.notes), bump=True)
-        writes.parcels(run.parcels, rows, shop_id, carrier_for, wh_ids, sku_ids, now, report)
-    stock_repo.save(conn, locked, {}, now)
+    for shop_id in sorted(batch.shops):
+        _allocate_shop(batch, shop_id, outcome, writes, actor, now, report)
+    stock_repo.save(conn, batch.locked, {}, now)
     writes.flush(conn)
     repo.mark_orders(conn, [outcome[i] for i in sorted(outcome)])
     repo.add_gifts_given(conn, writes.gifts_given)
@@ -148,6 +85,131 @@ def _allocate_batch(conn, rows: list[dict[str, Any]], actor: Actor, now: datetim
         at=now,
         details={"orders": len(rows), "allocated": writes.allocated, "parcels": len(writes.new_parcels)},
     )
+
+
+@dataclass
+class _Batch:
+    """Everything one batch decides on, loaded (and the stock positions locked) before any decision."""
+
+    rows: list[dict[str, Any]]
+    row_of: dict[int, dict[str, Any]]
+    shops: dict[int, dict[str, Any]]
+    lines: dict[int, list[dict[str, Any]]]
+    warehouses: list[dict[str, Any]]
+    wh_code: dict[int, str]
+    wh_ids: dict[str, int]
+    skus: dict[int, tuple[str, int, int]]
+    sku_ids: dict[str, int]
+    gift_rows: list[dict[str, Any]]
+    given: dict[int, int]
+    held: dict[int, list[Reservation]]
+    locked: Any
+    free: dict[tuple[str, str], int]
+    open_rows: list[dict[str, Any]]
+    rates: list[Rate]
+    carrier_rules: dict[int, list[dict[str, Any]]]
+    pins: dict[int, dict[int, set[int]]]
+    price: Any
+
+
+def _load(conn, rows: list[dict[str, Any]], now: datetime) -> _Batch:
+    shop_ids = {r["shop_id"] for r in rows}
+    lines = repo.lines_of(conn, [r["id"] for r in rows])
+    warehouses = repo.active_warehouses(conn)
+    gift_rows = repo.gift_rules_of(conn, shop_ids)
+    given = repo.lock_gift_rules(conn, [g["id"] for g in gift_rows if g["gift_limit"] is not None])
+    in_parcels = repo.reservations_in_parcels(conn, [r["id"] for r in rows])  # lines that went out already
+    held_rows = [
+        h
+        for h in repo.pending_reservations(conn, [(r["shop_id"], r["platform_order_id"]) for r in rows])
+        if h["id"] not in in_parcels
+    ]
+    skus = repo.sku_facts(
+        conn,
+        {line["sku_id"] for ls in lines.values() for line in ls if line["sku_id"]}
+        | {g["gift_sku_id"] for g in gift_rows}
+        | {g["trigger_sku_id"] for g in gift_rows if g["trigger_sku_id"]}
+        | {h["sku_id"] for h in held_rows},
+    )
+    sku_ids = {code: sku_id for sku_id, (code, _, _) in skus.items()}
+    wh_ids = {w["code"]: w["id"] for w in warehouses} | _codes_of(conn, {h["warehouse_id"] for h in held_rows})
+    wh_code = {v: k for k, v in wh_ids.items()}
+    keys = {(code, wh) for code in sku_ids for wh in wh_code.values()}
+    locked = stock_repo.lock_positions(conn, keys, sku_ids, wh_ids, create_missing=False, now=now)
+    by_ref = {(r["shop_id"], r["platform_order_id"]): r["id"] for r in rows}
+    held: dict[int, list[Reservation]] = defaultdict(list)
+    for h in held_rows:
+        held[by_ref[(h["shop_id"], h["order_ref"])]].append(_reservation(h, skus, wh_code))
+    rates = [_rate(r, wh_code) for r in repo.rates(conn)]
+    return _Batch(
+        rows=rows,
+        row_of={r["id"]: r for r in rows},
+        shops=_shops(conn, shop_ids),
+        lines=lines,
+        warehouses=warehouses,
+        wh_code=wh_code,
+        wh_ids=wh_ids,
+        skus=skus,
+        sku_ids=sku_ids,
+        gift_rows=gift_rows,
+        given=given,
+        held=held,
+        locked=locked,
+        free={key: p.on_hand - p.reserved for key, p in locked.book.positions.items()},
+        open_rows=repo.open_parcels_for(conn, {(r["shop_id"], r["buyer_index"]) for r in rows}),
+        rates=rates,
+        carrier_rules=repo.carrier_rules_of(conn, shop_ids),
+        pins=repo.pins(conn, shop_ids),
+        # The same warehouse, province and weight come up thousands of times a batch: price each once.
+        price=lru_cache(maxsize=65536)(lambda wh, province, grams: cheapest(rates, wh, province, grams)),
+    )
+
+
+def _allocate_shop(
+    b: _Batch, shop_id: int, outcome: dict, writes: _Writes, actor: Actor, now: datetime, report: AllocationReport
+) -> None:
+    shop = b.shops[shop_id]
+    orders, waiting, later = _ship_orders(
+        [r for r in b.rows if r["shop_id"] == shop_id], b.lines, b.skus, shop["policy"], now
+    )
+    outcome |= {order_id: _mark(b.row_of[order_id], "waiting", reason) for order_id, reason in waiting.items()}
+    held_now = {o.id: _for_lines(b.held.get(o.id, []), {line.line_no for line in o.lines}) for o in orders}
+    catalogue = Catalogue(
+        warehouses=[Warehouse(w["code"], w["kind"], w["covers"]) for w in b.warehouses],
+        pins={
+            b.skus[sku_id][0]: frozenset(b.wh_code[w] for w in whs) for sku_id, whs in b.pins.get(shop_id, {}).items()
+        },
+        cost=b.price,
+        gift_rules=[_gift(g, b.skus, b.given) for g in b.gift_rows if g["shop_id"] == shop_id],
+        weight_grams={code: b.skus[i][1] for code, i in b.sku_ids.items()},
+        volume_cm3={code: b.skus[i][2] for code, i in b.sku_ids.items()},
+    )
+    run = fulfil(
+        orders,
+        b.free,
+        catalogue,
+        shop["policy"],
+        now,
+        open_parcels=[_stored_parcel(p, b.wh_code) for p in b.open_rows if p["shop_id"] == shop_id],
+        held={o.id: _held_units(held_now[o.id]) for o in orders},
+    )
+    rules = tuple(_carrier_rule(r, b.wh_code) for r in b.carrier_rules.get(shop_id, []))
+    carrier_for = lru_cache(maxsize=65536)(
+        lambda grams, wh, province: choose_carrier(grams, wh, province, rules, b.rates)
+    )
+    for order in orders:
+        decision = run.decisions[order.id]
+        row = b.row_of[order.id]
+        if isinstance(decision, Waiting):
+            outcome[order.id] = _mark(row, "waiting", decision.reason)
+            continue
+        writes.reserve(b.locked, shop, row, decision, held_now[order.id], actor, now)
+        if order.id in later:
+            note = f"现货已配, 预售商品 {later[order.id]:%Y-%m-%d} 后发 (presale lines ship from their date)"
+            outcome[order.id] = _mark(row, "partial", "; ".join([note, *decision.notes]), bump=True)
+        else:
+            outcome[order.id] = _mark(row, "allocated", "; ".join(decision.notes), bump=True)
+    writes.parcels(run.parcels, b.rows, shop_id, carrier_for, b.wh_ids, b.sku_ids, now, report)
 
 
 @dataclass
@@ -288,16 +350,31 @@ def _new_parcel(parcel: Parcel, shop_id: int, wh_ids: dict[str, int], now: datet
     }
 
 
-def _ship_orders(rows, lines, skus) -> tuple[list[ShipOrder], dict[int, str]]:
-    """The batch as the domain sees it; orders with a line we cannot name wait, saying which."""
+def _ship_orders(
+    rows, lines, skus, policy: FulfilmentPolicy, now: datetime
+) -> tuple[list[ShipOrder], dict[int, str], dict[int, datetime]]:
+    """The batch as the domain sees it, with the lines that may ship now; orders with a line we cannot name
+    wait, saying which. A 预订单 still waiting for its presale goods ships its in-stock lines now if the shop
+    ships in-stock goods first (现货先发); `later` says when the rest may go."""
     ready: list[ShipOrder] = []
     waiting: dict[int, str] = {}
+    later: dict[int, datetime] = {}
     for row in rows:
         own = lines[row["id"]]
         unmatched = [line["sku_code"] or "?" for line in own if line["sku_id"] is None]
         if unmatched or not own:
             waiting[row["id"]] = UNMATCHED + ", ".join(unmatched) if unmatched else "没有可发的商品行 (nothing to ship)"
             continue
+        future = [line for line in own if line["presale"] and line["planned_ship_at"] and line["planned_ship_at"] > now]
+        if future and row["preorder_status"] == "waiting":
+            if not policy.ship_in_stock_first:
+                waiting[row["id"]] = "整单等预售商品一起发 (the shop ships the whole order on the presale date)"
+                continue
+            own = [line for line in own if line not in future]
+            if not own:
+                waiting[row["id"]] = "预售商品待发货日 (presale goods wait for their ship date)"
+                continue
+            later[row["id"]] = max(line["planned_ship_at"] for line in future)
         ready.append(
             ShipOrder(
                 id=row["id"],
@@ -327,7 +404,19 @@ def _ship_orders(rows, lines, skus) -> tuple[list[ShipOrder], dict[int, str]]:
                 presale=row["presale_type"] != PresaleType.NONE.value or any(line["presale"] for line in own),
             )
         )
-    return ready, waiting
+    return ready, waiting, later
+
+
+def _line_of(reservation_id: str) -> int | None:
+    """The order line a lock (shop:order:line) or an allocation (shop:order:line:aN) is for."""
+    parts = reservation_id.rsplit(":", 2)
+    tail = parts[-2] if parts[-1].startswith("a") else parts[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+def _for_lines(held: list[Reservation], line_nos: set[int]) -> list[Reservation]:
+    """What the order holds for the lines being allocated now (the rest keep their locks)."""
+    return [r for r in held if _line_of(r.id) in line_nos or _line_of(r.id) is None]
 
 
 def _mark(row: dict[str, Any], status: str, reason: str, *, bump: bool = False) -> dict[str, Any]:
@@ -342,7 +431,7 @@ def _mark(row: dict[str, Any], status: str, reason: str, *, bump: bool = False) 
 def _count(report: AllocationReport, outcome: dict[int, dict[str, Any]], writes: _Writes) -> None:
     report.considered += len(outcome)
     for row in outcome.values():
-        if row["fulfilment_status"] == "allocated":
+        if row["fulfilment_status"] in ("allocated", "partial"):
             report.allocated += 1
         else:
             report.waiting += 1

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import and_, delete, exists, func, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from presale_erp.adapters.db import bulk
@@ -69,12 +69,14 @@ def candidates(conn: Connection, *, after_id: int, limit: int, shop_id: int | No
             orders.c.cash_on_delivery,
             orders.c.separate_parcels,
             orders.c.allocation_round,
+            orders.c.preorder_status,
         )
         .where(
-            orders.c.fulfilment_status.in_(("pending", "waiting")),
+            orders.c.fulfilment_status.in_(("pending", "waiting", "partial")),
             orders.c.review_status == "approved",
             orders.c.status == "paid",
-            orders.c.preorder_status != "waiting",
+            # a waiting 预订单 with in-stock lines may ship those now (现货先发), if its shop says so
+            or_(orders.c.preorder_status != "waiting", orders.c.mixed_presale.is_(True)),
             orders.c.refund_requested.is_(False),
             orders.c.id > after_id,
         )
@@ -105,7 +107,16 @@ def lines_of(conn: Connection, order_ids: Sequence[int]) -> dict[int, list[dict[
                 skus.c.volume_cm3,
             )
             .select_from(order_lines.outerjoin(skus, skus.c.id == order_lines.c.sku_id))
-            .where(order_lines.c.order_id.in_(chunk), order_lines.c.refunded.is_(False))
+            .where(
+                order_lines.c.order_id.in_(chunk),
+                order_lines.c.refunded.is_(False),
+                ~exists().where(  # already in a parcel (the in-stock part of an order that shipped first)
+                    parcel_lines.c.order_id == order_lines.c.order_id,
+                    parcel_lines.c.line_no == order_lines.c.line_no,
+                    parcels.c.code == parcel_lines.c.parcel_code,
+                    parcels.c.status != "cancelled",
+                ),
+            )
             .order_by(order_lines.c.order_id, order_lines.c.line_no)
         ).mappings()
         for row in rows:
@@ -502,3 +513,17 @@ def note_carrier_reason(conn: Connection, reasons: dict[str, str], now: datetime
         [{"code": c, "carrier_reason": r, "updated_at": now} for c, r in sorted(reasons.items())],
         key="code",
     )
+
+
+def reservations_in_parcels(conn: Connection, order_ids: Sequence[int]) -> set[str]:
+    """Reservations that back lines already in a live parcel: those stay as they are."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(order_ids))):
+        found |= set(
+            conn.execute(
+                select(parcel_lines.c.reservation_id)
+                .join(parcels, parcels.c.code == parcel_lines.c.parcel_code)
+                .where(parcel_lines.c.order_id.in_(list(chunk)), parcels.c.status != "cancelled")
+            ).scalars()
+        )
+    return found

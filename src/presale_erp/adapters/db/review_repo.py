@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from presale_erp.adapters.db import bulk
@@ -64,7 +64,8 @@ def pending(conn: Connection, *, after_id: int, limit: int) -> list[tuple]:
                 orders.c.review_status == "pending",
                 orders.c.status == "paid",
                 orders.c.id > after_id,
-                orders.c.preorder_status != "waiting",
+                # A 预订单 waits for review until it activates, unless it also has goods in stock to ship now.
+                or_(orders.c.preorder_status != "waiting", orders.c.mixed_presale.is_(True)),
             )
             .order_by(orders.c.id)
             .limit(limit)
