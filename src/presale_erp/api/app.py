@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import text
 
 from presale_erp import __version__
+from presale_erp.adapters.carriers.kdniao import KdniaoClient
 from presale_erp.adapters.crypto import PiiCipher, load_master_key
 from presale_erp.adapters.db.engine import make_engine
 from presale_erp.adapters.db.unit_of_work import Database
@@ -19,6 +20,7 @@ from presale_erp.api.routers import (
     auth,
     catalog,
     fetching,
+    fulfilment,
     orders,
     preorders,
     presale,
@@ -27,6 +29,7 @@ from presale_erp.api.routers import (
     stock,
     warehouses,
 )
+from presale_erp.services.reservation_desk import ReservationDesk
 from presale_erp.settings import Settings, get_settings
 
 PUBLIC_PATHS = frozenset({"/healthz", "/api/v1/auth/login"})
@@ -41,6 +44,7 @@ ROUTERS = [
     preorders.router,
     fetching.router,
     review.router,
+    fulfilment.router,
     audit.router,
 ]
 
@@ -52,7 +56,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        # Concurrent reservations share one transaction per batch (a flash sale queues on one position lock).
+        with ReservationDesk(database) as desk:
+            app.state.reservation_desk = desk
+            yield
         if owns_db:
             database.dispose()
 
@@ -65,6 +72,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.db = database
     app.state.settings = settings
     app.state.cipher = PiiCipher(load_master_key(settings.secret_key, settings.data_dir))
+    app.state.carrier = (
+        KdniaoClient(settings.carrier_url, settings.carrier_id, settings.carrier_key) if settings.carrier_url else None
+    )
     problems.install(app)
     for router in ROUTERS:
         _deny_by_default(router.routes)

@@ -13,6 +13,7 @@ from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.domain.access import Actor, Permission
 from presale_erp.domain.errors import Forbidden, Unauthenticated
 from presale_erp.services import auth
+from presale_erp.services.reservation_desk import ReservationDesk
 
 bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/login, or an API key.")
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key (pk_...).")
@@ -22,11 +23,16 @@ def get_db(request: Request) -> Database:
     return request.app.state.db
 
 
+def get_reservation_desk(request: Request) -> ReservationDesk:
+    return request.app.state.reservation_desk
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
 
 DbDep = Annotated[Database, Depends(get_db)]
+ReservationDeskDep = Annotated[ReservationDesk, Depends(get_reservation_desk)]
 NowDep = Annotated[datetime, Depends(now)]
 
 

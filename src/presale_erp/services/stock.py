@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from presale_erp.adapters.db import audit_repo, lookups, stock_repo
@@ -174,7 +175,7 @@ class ReserveCall:
     expires_at: datetime | None
     now: datetime
 
-    @property
+    @cached_property
     def ids(self) -> list[str]:
         return [line.id for line in self.lines]
 
@@ -225,7 +226,8 @@ def reserve_batch(db: Database, calls: Sequence[ReserveCall]) -> list[Reservatio
     with db.uow() as uow:
         conn = uow.conn
         codes = _CodeIds.look_up(uow, calls)
-        live = [call for call in calls if codes.refusal(call) is None]
+        refusals = [codes.refusal(call) for call in calls]
+        live = [call for call, refusal in zip(calls, refusals, strict=True) if refusal is None]
         latest = max(call.now for call in calls)
         locked = stock_repo.lock_positions(
             conn,
@@ -239,8 +241,8 @@ def reserve_batch(db: Database, calls: Sequence[ReserveCall]) -> list[Reservatio
         existing = stock_repo.find_reservations(conn, [i for call in live for i in call.ids])
         made_rows: list[dict[str, Any]] = []
         audit_rows: list[dict[str, Any]] = []
-        for call in calls:
-            result, made = _reserve_call(locked.book, call, codes, existing)
+        for call, refusal in zip(calls, refusals, strict=True):
+            result, made = (refusal, []) if refusal else _reserve_call(locked.book, call, existing)
             results.append(result)
             if made:
                 made_rows += _reservation_rows(call, made, codes.skus, codes.warehouses, codes.shop_id(call))
@@ -286,33 +288,20 @@ class _CodeIds:
 
 
 def _reserve_call(
-    book: StockBook, call: ReserveCall, codes: _CodeIds, existing: dict[str, dict[str, Any]]
+    book: StockBook, call: ReserveCall, existing: dict[str, dict[str, Any]]
 ) -> tuple[ReservationOutcome | DomainError, list[Reservation]]:
     """One call against the shared book: its outcome (or refusal) and the reservations it made."""
-    refusal = codes.refusal(call)
-    if refusal is not None:
-        return refusal, []
     try:
         if any(i in existing for i in call.ids):
             return _replayed_reservations(call, existing), []
-        made = _reserve_lines(book, call.lines)
+        made = book.reserve_all(
+            [ReservationRequest(line.id, line.sku, line.warehouse, line.quantity, line.stage) for line in call.lines]
+        )
     except DomainError as refused:
         return refused, []
     return ReservationOutcome(
         [_reservation_view(r, call.shop, call.order_ref, call.expires_at) for r in made], False
     ), made
-
-
-def _reserve_lines(book: StockBook, lines: Sequence[ReservationLine]) -> list[Reservation]:
-    """`reserve_all` on just the positions these lines touch: it copies what it is given to stay all-or-nothing,
-    so handing it the whole book would cost a batch of many calls on many SKUs quadratic time."""
-    keys = {(line.sku, line.warehouse) for line in lines}
-    part = StockBook({key: book.positions[key] for key in keys if key in book.positions})
-    made = part.reserve_all(
-        [ReservationRequest(line.id, line.sku, line.warehouse, line.quantity, line.stage) for line in lines]
-    )
-    book.positions.update(part.positions)
-    return made
 
 
 def _reservation_rows(

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, model_validator
 
-from presale_erp.api.deps import DbDep, NowDep, actor_with
+from presale_erp.api.deps import DbDep, NowDep, ReservationDeskDep, actor_with
 from presale_erp.api.routers.stock import Id, PostedMovementOut
 from presale_erp.api.schemas import CursorPageOut, Timestamp
 from presale_erp.domain.access import Permission
@@ -85,10 +85,10 @@ class ShipIn(BaseModel):
 
 
 @router.post("", response_model=ReserveOut, status_code=201, summary="Reserve stock for order lines, all or none")
-def reserve(body: ReserveIn, actor: Reserve, db: DbDep, now: NowDep, response: Response) -> dict:
+def reserve(body: ReserveIn, actor: Reserve, desk: ReservationDeskDep, now: NowDep, response: Response) -> dict:
     expires_at = body.expires_at or (now + timedelta(minutes=body.lease_minutes) if body.lease_minutes else None)
-    outcome = stock.reserve(
-        db,
+    # Through the desk, so that many shops reserving the same SKU at once share commits.
+    outcome = desk.reserve(
         actor,
         [stock.ReservationLine(line.id, line.sku, line.warehouse, line.quantity, line.stage) for line in body.lines],
         shop=body.shop,

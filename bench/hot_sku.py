@@ -1,0 +1,238 @@
+"""Hot SKU (a presale flash sale): many concurrent clients reserving one unit each of one SKU, on SQLite and
+PostgreSQL. Prints figures; asserts nothing about time.
+
+    .venv/bin/python bench/hot_sku.py [--clients 64] [--seconds 5] [--only sqlite|postgresql]
+
+Two phases on the same database in the same run, each for the same time:
+- baseline: each client on its own raw DBAPI connection loops one conditional
+  `UPDATE stock_positions SET reserved = reserved + 1 WHERE ... AND on_hand - reserved >= 1` and a commit;
+- product: each client calls ReservationDesk.reserve (the API's path: group commit, reservation and audit rows).
+After each phase: nothing oversold (reserved <= on_hand, and every counted success is in `reserved`), and after
+the product phase the ledger check is clean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy import create_engine, make_url, text
+
+if __package__:  # imported as bench.hot_sku
+    from .fixtures import one_bin_warehouse
+else:  # run as a script, like the other benches
+    from fixtures import one_bin_warehouse
+
+from presale_erp.adapters.db import migrate
+from presale_erp.adapters.db.engine import make_engine
+from presale_erp.adapters.db.unit_of_work import Database
+from presale_erp.domain.access import SYSTEM
+from presale_erp.domain.errors import InsufficientStock
+from presale_erp.domain.ledger import MovementKind
+from presale_erp.domain.movements import MovementRequest
+from presale_erp.services import catalog, stock, stock_views
+from presale_erp.services.reservation_desk import ReservationDesk
+
+NOW = datetime.now(UTC)
+SKU, WAREHOUSE = "HOT-1", "HZ"
+ON_HAND = 10_000_000  # enough that neither phase runs out: every attempt is a reservation
+
+
+def measure(url: str, clients: int = 64, seconds: float = 5.0) -> dict[str, Any]:
+    """Both phases on the (empty) database at `url`; returns the figures and the oversell checks."""
+    db = Database(make_engine(url, pool_size=clients))
+    try:
+        migrate.upgrade(db.engine)
+        _set_up(db)
+        baseline, baseline_s = _run_clients(clients, seconds, _baseline_client(url))
+        base = _report("baseline (conditional UPDATE)", db, baseline, baseline_s)
+        _reset_reserved(db)
+        with ReservationDesk(db) as desk:
+            product, product_s = _run_clients(clients, seconds, _product_client(desk))
+        prod = _report("product (ReservationDesk)", db, product, product_s)
+        discrepancies = stock.ledger_discrepancies(db)
+    finally:
+        db.dispose()
+    ratio = prod["per_s"] / base["per_s"]
+    print(f"  product / baseline: {ratio:.1f}x   ledger discrepancies after product phase: {len(discrepancies)}")
+    return {
+        "clients": clients,
+        "seconds": seconds,
+        "baseline": base,
+        "product": prod,
+        "ratio": ratio,
+        "ledger_discrepancies": discrepancies,
+        "clean": base["oversold"] == prod["oversold"] == 0 and base["lost"] == prod["lost"] == 0 and not discrepancies,
+    }
+
+
+def _set_up(db: Database) -> None:
+    one_bin_warehouse(db, NOW, code=WAREHOUSE)
+    catalog.create_product(db, SYSTEM, code="P-HOT", name="Flash sale", category=None, now=NOW)
+    catalog.create_sku(db, SYSTEM, catalog.NewSku(SKU, "P-HOT", SKU, None, 100, True), now=NOW)
+    stock.post_movement(
+        db,
+        SYSTEM,
+        "bench:hot",
+        MovementRequest(MovementKind.RECEIPT, SKU, WAREHOUSE, ON_HAND, bin="A-01"),
+        reference=None,
+        now=NOW,
+    )
+
+
+Client = Callable[[int, float], int]  # (client number, deadline) -> reservations made
+
+
+def _run_clients(clients: int, seconds: float, client: Client) -> tuple[int, float]:
+    """Start every client at once; each works until the deadline. Returns reservations made and wall time."""
+    start = threading.Barrier(clients + 1)
+    deadline: list[float] = []
+
+    def one(n: int) -> int:
+        start.wait()
+        return client(n, deadline[0])
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        futures = [pool.submit(one, n) for n in range(clients)]
+        deadline.append(time.perf_counter() + seconds)
+        started = time.perf_counter()
+        start.wait()
+        made = sum(f.result() for f in futures)
+        return made, time.perf_counter() - started
+
+
+def _baseline_client(url: str) -> Client:
+    sql = (
+        "UPDATE stock_positions SET reserved = reserved + 1 WHERE sku_id = {0} AND warehouse_id = {0}"
+        " AND on_hand - reserved >= 1"
+    )
+    sku_id, warehouse_id = _position_ids(url)
+
+    def client(_n: int, deadline: float) -> int:
+        conn, mark = _raw_connection(url)
+        statement = sql.format(mark)
+        made = 0
+        try:
+            while time.perf_counter() < deadline:
+                cursor = conn.cursor()
+                cursor.execute(statement, (sku_id, warehouse_id))
+                made += cursor.rowcount
+                conn.commit()
+                cursor.close()
+        finally:
+            conn.close()
+        return made
+
+    return client
+
+
+def _product_client(desk: ReservationDesk) -> Client:
+    def client(n: int, deadline: float) -> int:
+        made = 0
+        while time.perf_counter() < deadline:
+            try:
+                desk.reserve(
+                    SYSTEM,
+                    [stock.ReservationLine(f"hot:{n}:{made}", SKU, WAREHOUSE, 1)],
+                    shop=None,
+                    order_ref=f"hot:{n}:{made}",
+                    expires_at=None,
+                    now=NOW,
+                )
+            except InsufficientStock:
+                break
+            made += 1
+        return made
+
+    return client
+
+
+def _raw_connection(url: str) -> tuple[Any, str]:
+    """A plain driver connection (no pool, no ORM) and its parameter mark, set up as the product's engine is."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        conn = sqlite3.connect(parsed.database or "", timeout=60, check_same_thread=False)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=60000")
+        return conn, "?"
+    return psycopg.connect(parsed.set(drivername="postgresql").render_as_string(hide_password=False)), "%s"
+
+
+def _position_ids(url: str) -> tuple[int, int]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT s.id, w.id FROM skus s, warehouses w WHERE s.code = :sku AND w.code = :wh",
+                ),
+                {"sku": SKU, "wh": WAREHOUSE},
+            ).one()
+    finally:
+        engine.dispose()
+    return row[0], row[1]
+
+
+def _reset_reserved(db: Database) -> None:
+    """The baseline's bare UPDATEs leave `reserved` without reservation rows; the product phase starts from 0."""
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE stock_positions SET reserved = 0"))
+
+
+def _report(label: str, db: Database, made: int, seconds: float) -> dict[str, Any]:
+    view = stock_views.position_detail(db, sku=SKU, warehouse=WAREHOUSE)
+    oversold = max(view["reserved"] - view["on_hand"], 0)
+    lost = made - view["reserved"]  # a success the position does not show (or a reservation nobody was told of)
+    rate = made / seconds
+    print(
+        f"  {label:<32} {made:>8} in {seconds:5.2f} s = {rate:8.0f}/s   "
+        f"reserved {view['reserved']}, oversold {oversold}, uncounted {lost}"
+    )
+    return {"reservations": made, "seconds": seconds, "per_s": rate, "oversold": oversold, "lost": lost}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--pg-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    results = []
+    if args.only != "postgresql":
+        folder = Path(tempfile.mkdtemp())
+        try:
+            print(f"SQLite (WAL), {args.clients} clients, {args.seconds:g} s per phase:")
+            results.append(measure(f"sqlite:///{folder / 'bench.db'}", args.clients, args.seconds))
+        finally:
+            shutil.rmtree(folder)
+    if args.only != "sqlite":
+        name = f"presale_erp_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(args.pg_admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            print(f"PostgreSQL, {args.clients} clients, {args.seconds:g} s per phase:")
+            results.append(measure(args.pg_admin_url.rsplit("/", 1)[0] + f"/{name}", args.clients, args.seconds))
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+    if not all(r["clean"] for r in results):
+        sys.exit("Oversold, uncounted or ledger discrepancies: see above.")
+
+
+if __name__ == "__main__":
+    main()

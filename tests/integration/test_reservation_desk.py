@@ -1,0 +1,206 @@
+"""Group commit for reservations (each test runs on SQLite and on PostgreSQL): many callers share one
+transaction, and each still gets exactly what stock.reserve would have given it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from presale_erp.domain.access import SYSTEM
+from presale_erp.domain.errors import Conflict, InsufficientStock, InvalidRequest, NotFound
+from presale_erp.services import stock, stock_views
+from presale_erp.services.reservation_desk import ReservationDesk
+from tests import builders
+from tests.conftest import NOW
+
+CLIENTS = 64
+UNITS = 40
+
+
+@pytest.fixture
+def desk(db) -> Iterator[ReservationDesk]:
+    with ReservationDesk(db) as d:
+        yield d
+
+
+def line(id_: str, quantity: int = 1, sku: str = "TEA-250G") -> stock.ReservationLine:
+    return stock.ReservationLine(id_, sku, "HZ", quantity)
+
+
+def reserve(desk: ReservationDesk, *lines: stock.ReservationLine, order: str = "T1") -> stock.ReservationOutcome:
+    return desk.reserve(SYSTEM, list(lines), shop=None, order_ref=order, expires_at=None, now=NOW)
+
+
+def reserved(db, sku: str = "TEA-250G") -> int:
+    return stock_views.position_detail(db, sku=sku, warehouse="HZ")["reserved"]
+
+
+class Gate:
+    """Holds the committer in one batch, so that the requests sent meanwhile are all waiting when it comes back
+    and form the next batch together. Records each batch's order refs."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.batches: list[list[str | None]] = []
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self._armed = False
+        real = stock.reserve_batch
+
+        def gated(db, calls):
+            if self._armed:
+                self._armed = False
+                self.holding.set()
+                self.release.wait(30)
+            self.batches.append([call.order_ref for call in calls])
+            return real(db, calls)
+
+        monkeypatch.setattr(stock, "reserve_batch", gated)
+
+    def in_one_batch(self, desk: ReservationDesk, requests: list[Callable[[], object]]) -> list[object]:
+        """Run `requests` concurrently behind a held batch; each result is an outcome or the error raised."""
+        self._armed = True
+        with ThreadPoolExecutor(max_workers=len(requests) + 1) as pool:
+            held = pool.submit(_outcome, lambda: reserve(desk, line("held", sku="NO-SUCH-SKU"), order="held"))
+            assert self.holding.wait(30)
+            futures = [pool.submit(_outcome, request) for request in requests]
+            _wait_until(lambda: desk._queue.qsize() == len(requests))  # white box: all are queued
+            self.release.set()
+            assert isinstance(held.result(), NotFound)
+            return [f.result() for f in futures]
+
+
+def _outcome(request: Callable[[], object]) -> object:
+    try:
+        return request()
+    except Exception as error:
+        return error
+
+
+def _wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, "requests never reached the desk"
+        time.sleep(0.005)
+
+
+def test_sixty_four_buyers_racing_for_forty_units_get_exactly_forty(db, desk):
+    builders.stocked(db, UNITS)
+    barrier = Barrier(CLIENTS)
+
+    def one(n: int) -> str:
+        barrier.wait()
+        try:
+            reserve(desk, line(f"T{n}:1"), order=f"T{n}")
+            return "reserved"
+        except InsufficientStock:
+            return "insufficient stock"
+
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        outcomes = list(pool.map(one, range(CLIENTS)))
+
+    assert outcomes.count("reserved") == UNITS
+    assert outcomes.count("insufficient stock") == CLIENTS - UNITS
+    view = stock_views.position_detail(db, sku="TEA-250G", warehouse="HZ")
+    assert (view["reserved"], view["available_to_sell"]) == (UNITS, 0)
+    assert stock.ledger_discrepancies(db) == []
+
+
+def test_a_request_short_on_its_second_line_reserves_nothing_while_the_rest_of_its_batch_does(db, desk, monkeypatch):
+    builders.stocked(db, 20)
+    builders.sku(db, "TEA-500G")
+    builders.receive(db, "TEA-500G", "HZ", 5)
+    gate = Gate(monkeypatch)
+
+    short, first_sku, second_sku = gate.in_one_batch(
+        desk,
+        [
+            lambda: reserve(desk, line("A:1", 2), line("A:2", 6, sku="TEA-500G"), order="A"),
+            lambda: reserve(desk, line("B:1", 3), order="B"),
+            lambda: reserve(desk, line("C:1", 5, sku="TEA-500G"), order="C"),
+        ],
+    )
+
+    assert isinstance(short, InsufficientStock)
+    assert [(s.sku, s.wanted) for s in short.lines] == [("TEA-500G", 6)]
+    assert not first_sku.replayed and not second_sku.replayed
+    assert sorted(gate.batches[-1]) == ["A", "B", "C"]  # one shared transaction
+    assert (reserved(db), reserved(db, "TEA-500G")) == (3, 5)
+    assert (
+        stock_views.list_reservations(db, sku=None, warehouse=None, status=None, order_ref="A", after_id=None, limit=10)
+        == []
+    )
+    assert stock.ledger_discrepancies(db) == []
+
+
+def test_a_retried_request_is_a_replay_not_a_second_reservation(db, desk):
+    builders.stocked(db, 20)
+
+    first = reserve(desk, line("R:1", 4), order="R")
+    again = reserve(desk, line("R:1", 4), order="R")
+
+    assert (first.replayed, again.replayed) == (False, True)
+    assert again.reservations == first.reservations
+    assert reserved(db) == 4
+
+
+def test_two_copies_of_one_request_in_flight_together_reserve_once(db, desk, monkeypatch):
+    builders.stocked(db, 20)
+    gate = Gate(monkeypatch)
+
+    outcomes = gate.in_one_batch(desk, [lambda: reserve(desk, line("R:1", 4), order="R")] * 2)
+
+    assert sorted(o.replayed for o in outcomes) == [False, True]
+    assert reserved(db) == 4
+    assert stock.ledger_discrepancies(db) == []
+
+
+def test_reusing_an_id_for_other_content_is_refused_to_that_caller_only(db, desk, monkeypatch):
+    builders.stocked(db, 20)
+    reserve(desk, line("X:1", 1), order="X")
+    gate = Gate(monkeypatch)
+
+    reused, other = gate.in_one_batch(
+        desk,
+        [
+            lambda: reserve(desk, line("X:1", 2), order="X"),
+            lambda: reserve(desk, line("Y:1", 2), order="Y"),
+        ],
+    )
+
+    assert isinstance(reused, Conflict)
+    assert not other.replayed
+    assert sorted(gate.batches[-1]) == ["X", "Y"]
+    assert reserved(db) == 3
+
+
+def test_a_failed_shared_transaction_is_retried_request_by_request(db, desk, monkeypatch):
+    builders.stocked(db, 20)
+    gate = Gate(monkeypatch)
+    real = stock.reserve_batch
+
+    def flaky(db_, calls):
+        if len(calls) > 1:
+            raise OperationalError("COMMIT", {}, Exception("connection lost"))
+        return real(db_, calls)
+
+    monkeypatch.setattr(stock, "reserve_batch", flaky)
+    outcomes = gate.in_one_batch(desk, [lambda n=n: reserve(desk, line(f"F:{n}", 1), order=f"F{n}") for n in range(3)])
+
+    assert [o.replayed for o in outcomes] == [False, False, False]
+    assert reserved(db) == 3
+
+
+def test_a_malformed_request_is_refused_without_waiting_and_a_closed_desk_takes_no_more(db):
+    builders.stocked(db, 20)
+    desk = ReservationDesk(db)
+    with pytest.raises(InvalidRequest, match="its own id"):
+        reserve(desk, line("D:1"), line("D:1"))
+    desk.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        reserve(desk, line("D:2"))
