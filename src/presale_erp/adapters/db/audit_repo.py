@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from presale_erp.adapters.db import bulk
 from presale_erp.adapters.db.tables import audit_log
 
 
@@ -37,8 +38,11 @@ def record(
 
 
 def record_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(audit_log.insert(), rows)
+    """Many audit rows in one statement (COPY on PostgreSQL): a flash sale writes one per reservation."""
+    if not rows:
+        return
+    columns = sorted(set().union(*rows))
+    bulk.insert(conn, audit_log, [{c: row.get(c) for c in columns} for row in rows])
 
 
 def page(
