@@ -367,6 +367,7 @@ orders = Table(
     Index("ix_orders_preorder", "preorder_status", "planned_ship_at"),
     Index("ix_orders_balance_due", "status", "balance_due_at"),
     Index("ix_orders_fulfilment", "fulfilment_status", "review_status", "id"),
+    Index("ix_orders_buyer_index", "buyer_index"),  # a buyer's refund rate, read for every review batch
 )
 
 order_lines = Table(

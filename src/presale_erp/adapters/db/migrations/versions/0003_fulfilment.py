@@ -182,6 +182,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("priority", sa.Integer(), server_default="0", nullable=False))
         batch_op.add_column(sa.Column("separate_parcels", sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.create_index("ix_orders_fulfilment", ["fulfilment_status", "review_status", "id"], unique=False)
+        batch_op.create_index("ix_orders_buyer_index", ["buyer_index"], unique=False)
 
     with op.batch_alter_table("skus", schema=None) as batch_op:
         batch_op.add_column(sa.Column("volume_cm3", sa.Integer(), server_default="0", nullable=False))
@@ -195,6 +196,7 @@ def downgrade() -> None:
         batch_op.drop_column("volume_cm3")
 
     with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_index("ix_orders_buyer_index")
         batch_op.drop_index("ix_orders_fulfilment")
         batch_op.drop_column("separate_parcels")
         batch_op.drop_column("priority")
