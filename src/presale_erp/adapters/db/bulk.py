@@ -142,4 +142,3 @@ def _update_from_copy(
         sql += f" AND {table.name}.{only_if}"
     conn.exec_driver_sql(sql)
     conn.exec_driver_sql(f"DROP TABLE {stage}")
-
