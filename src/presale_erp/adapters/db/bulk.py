@@ -120,22 +120,45 @@ def update_by_key(
 SET_BASED_FROM = 50  # rows: below this, a pipelined executemany is as quick as staging them
 
 
-def _update_from_copy(
-    conn: Connection, table: Table, columns: list[str], key: str, rows: Sequence[dict[str, Any]], only_if: str
-) -> None:
-    """Stage the rows with COPY in a temporary table shaped like the target's columns, then one set-based UPDATE
-    ... FROM: one statement for the database to plan instead of one per row."""
+def insert_new_returning(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, unique: Sequence[str], returning: Sequence[str]
+) -> list[tuple]:
+    """PostgreSQL: insert the rows not already there (by the `unique` columns) and return `returning` of those
+    this statement inserted: rows staged with COPY, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING
+    RETURNING, instead of one INSERT per row and a second query to learn the new ids."""
+    columns = list(rows[0])
+    stage = _stage(conn, table, columns, rows)
+    wanted = ", ".join(columns)
+    inserted = conn.exec_driver_sql(
+        f"INSERT INTO {table.name} ({wanted}) SELECT {wanted} FROM {stage}"
+        f" ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {', '.join(returning)}"
+    ).all()
+    conn.exec_driver_sql(f"DROP TABLE {stage}")
+    return [tuple(row) for row in inserted]
+
+
+def _stage(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
+    """A temporary table shaped like `columns` of `table` (types only, no constraints), filled with COPY."""
     stage = f"stage_{table.name}"
-    wanted = ", ".join([key, *columns])
+    wanted = ", ".join(columns)
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
     conn.exec_driver_sql(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {wanted} FROM {table.name} WITH NO DATA")
     cursor = conn.connection.cursor()
     try:
         with cursor.copy(f"COPY {stage} ({wanted}) FROM STDIN") as copy:
-            for row in _tuples(conn, table, [key, *columns], rows):
+            for row in _tuples(conn, table, columns, rows):
                 copy.write_row(row)
     finally:
         cursor.close()
+    return stage
+
+
+def _update_from_copy(
+    conn: Connection, table: Table, columns: list[str], key: str, rows: Sequence[dict[str, Any]], only_if: str
+) -> None:
+    """Stage the rows with COPY in a temporary table shaped like the target's columns, then one set-based UPDATE
+    ... FROM: one statement for the database to plan instead of one per row."""
+    stage = _stage(conn, table, [key, *columns], rows)
     assignments = ", ".join(f"{c} = {stage}.{c}" for c in columns)
     sql = f"UPDATE {table.name} SET {assignments} FROM {stage} WHERE {table.name}.{key} = {stage}.{key}"
     if only_if:

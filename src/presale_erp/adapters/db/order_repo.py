@@ -77,10 +77,7 @@ def lock_existing(conn: Connection, shop_id: int, platform_ids: Sequence[str]) -
 
 def insert_new(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> dict[str, int]:
     """Insert orders not seen before and return the ids of those this transaction inserted; one that another
-    intake inserted a moment ago is skipped here (and then treated as existing by the caller).
-
-    A plain executemany (psycopg pipelines it; one parse of the statement) and then one SELECT of the ids is
-    far quicker than INSERT ... RETURNING over many VALUES, which the driver must re-parse every batch."""
+    intake inserted a moment ago is skipped here (and then treated as existing by the caller)."""
     if not rows:
         return {}
     if conn.dialect.name == "sqlite":
@@ -91,21 +88,12 @@ def insert_new(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> d
         for chunk in _chunks(numbered):
             bulk.insert(conn, orders, chunk)
         return {row["platform_order_id"]: row["id"] for row in numbered}
-    for chunk in _chunks(rows):
-        bulk.insert(conn, orders, chunk, ignore_conflicts=True)
-    shop_id = rows[0]["shop_id"]
-    created: dict[str, int] = {}
-    for chunk in _chunks([row["platform_order_id"] for row in rows]):
-        found = conn.execute(
-            select(orders.c.id, orders.c.platform_order_id).where(
-                orders.c.shop_id == shop_id,
-                orders.c.platform_order_id.in_(chunk),
-                orders.c.first_seen_at == now,
-                orders.c.versions_seen == 1,
-            )
-        ).all()
-        created.update({platform_id: row_id for row_id, platform_id in found})
-    return created
+    # PostgreSQL: a concurrent intake may insert the same order between our look and this insert; ON CONFLICT
+    # skips it and RETURNING names exactly the rows this statement made.
+    inserted = bulk.insert_new_returning(
+        conn, orders, rows, unique=["shop_id", "platform_order_id"], returning=["platform_order_id", "id"]
+    )
+    return dict(inserted)
 
 
 def update_orders(conn: Connection, rows: list[dict[str, Any]]) -> None:
