@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Table
+from sqlalchemy import ARRAY, JSON, Table, any_, bindparam
 from sqlalchemy.engine import Connection
 
 from presale_erp.adapters.db.types import MoneyFen, UtcDateTime
@@ -165,3 +165,11 @@ def _update_from_copy(
         sql += f" AND {table.name}.{only_if}"
     conn.exec_driver_sql(sql)
     conn.exec_driver_sql(f"DROP TABLE {stage}")
+
+
+def among(conn: Connection, column, values: Sequence[Any]):
+    """`column IN values` for a batch's worth of values. On PostgreSQL one array parameter (`= ANY`): the server
+    plans a 2,000-item IN list of separate parameters anew each time, which costs more than the lookup."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(f"among_{column.name}", list(values), type_=ARRAY(column.type), unique=True))
+    return column.in_(list(values))

@@ -49,7 +49,8 @@ def reservations_of_orders(conn: Connection, shop_id: int, order_refs: Sequence[
     for start in range(0, len(refs), 1000):
         rows = conn.execute(
             select(reservations).where(
-                reservations.c.shop_id == shop_id, reservations.c.order_ref.in_(refs[start : start + 1000])
+                reservations.c.shop_id == shop_id,
+                bulk.among(conn, reservations.c.order_ref, refs[start : start + 1000]),
             )
         )
         for row in rows.mappings():

@@ -67,7 +67,7 @@ def lock_existing(conn: Connection, shop_id: int, platform_ids: Sequence[str]) -
                 orders.c.seller_remark,
                 orders.c.refund_requested,
             )
-            .where(orders.c.shop_id == shop_id, orders.c.platform_order_id.in_(chunk))
+            .where(orders.c.shop_id == shop_id, bulk.among(conn, orders.c.platform_order_id, chunk))
             .order_by(orders.c.id)
             .with_for_update()
         ).mappings()

@@ -85,7 +85,7 @@ def lines_of(conn: Connection, order_ids: Sequence[int]) -> dict[int, list[tuple
             order_lines.c.unit_price,
             order_lines.c.presale,
         )
-        .where(order_lines.c.order_id.in_(list(order_ids)), order_lines.c.refunded.is_(False))
+        .where(bulk.among(conn, order_lines.c.order_id, list(order_ids)), order_lines.c.refunded.is_(False))
         .order_by(order_lines.c.order_id, order_lines.c.line_no)
     ):
         grouped[order_id].append(line)
@@ -105,7 +105,7 @@ def recent_counts(conn: Connection, column, values: set[str], since: datetime) -
     return dict(
         conn.execute(
             select(column, func.count())
-            .where(column.in_(sorted(values)), orders.c.platform_created_at >= since)
+            .where(bulk.among(conn, column, sorted(values)), orders.c.platform_created_at >= since)
             .group_by(column)
         ).all()
     )
@@ -116,7 +116,7 @@ def buyer_refund_counts(conn: Connection, buyers: set[str]) -> tuple[dict[str, i
         return {}, {}
     rows = conn.execute(
         select(orders.c.buyer_index, func.count(), func.sum(case((orders.c.status == "refunded", 1), else_=0)))
-        .where(orders.c.buyer_index.in_(sorted(buyers)))
+        .where(bulk.among(conn, orders.c.buyer_index, sorted(buyers)))
         .group_by(orders.c.buyer_index)
     ).all()
     return {b: int(n) for b, n, _ in rows}, {b: int(r or 0) for b, _, r in rows}
@@ -230,7 +230,7 @@ def own_locks(conn: Connection, orders_by_ref: dict[tuple[int, str], int]) -> di
                 .where(
                     reservations.c.shop_id == shop_id,
                     reservations.c.status == "pending",
-                    reservations.c.order_ref.in_(refs[start : start + 1000]),
+                    bulk.among(conn, reservations.c.order_ref, refs[start : start + 1000]),
                 )
                 .group_by(reservations.c.order_ref, reservations.c.sku_id)
             )
