@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
@@ -22,6 +23,10 @@ from presale_erp.adapters.db import migrate
 from presale_erp.adapters.db.engine import make_engine
 from presale_erp.adapters.db.tables import metadata
 from presale_erp.adapters.db.unit_of_work import Database
+
+# Property tests check behaviour, not speed: on a loaded 2-core CI box a slow example is not a failure.
+settings.register_profile("presale-erp", deadline=None)
+settings.load_profile("presale-erp")
 
 PG_ADMIN_URL = os.environ.get("PRESALE_ERP_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 NOW = datetime(2026, 11, 1, 20, 0, tzinfo=UTC)

@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any
 
 import httpx
 
+from presale_erp.adapters.http_retry import retry_after
 from presale_erp.domain.shipping import (
     CarrierError,
     CarrierUnavailable,
@@ -185,7 +185,7 @@ class KdniaoClient:
                     return response
                 failure = f"HTTP {response.status_code}"
                 if response.status_code == 429:
-                    delay = max(delay, _retry_after(response.headers.get("Retry-After"), delay))
+                    delay = max(delay, retry_after(response.headers.get("Retry-After"), delay))
             if attempt < self.attempts:
                 # Jitter (upwards only, never under a Retry-After), so that workers failed by the same outage do
                 # not all come back at the same instant.
@@ -309,21 +309,6 @@ def beijing_to_utc(text: str) -> datetime:
         except ValueError:
             continue
     raise ValueError(f"unreadable time {text!r}: expected yyyy-MM-dd HH:mm:ss or yyyy/MM/dd HH:mm:ss")
-
-
-def _retry_after(value: str | None, default: float) -> float:
-    """Seconds to wait: Retry-After is a number of seconds or an HTTP date."""
-    if not value:
-        return default
-    try:
-        return min(float(value), 300.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return default
-    return min(max((when - datetime.now(UTC)).total_seconds(), 0.0), 300.0)
 
 
 def _short(body: dict[str, Any]) -> str:

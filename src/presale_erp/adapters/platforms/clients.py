@@ -9,12 +9,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 
+from presale_erp.adapters.http_retry import retry_after
 from presale_erp.adapters.platforms import signing
 from presale_erp.domain.catalog import Platform
 
@@ -65,7 +65,7 @@ class Http:
                     return response
                 if response.status_code == 429:
                     self.throttled += 1
-                    delay = max(delay, _retry_after(response.headers.get("Retry-After"), delay))
+                    delay = max(delay, retry_after(response.headers.get("Retry-After"), delay))
                 if attempt == self.attempts:
                     raise PlatformUnavailable(f"{url}: HTTP {response.status_code} after {attempt} attempts")
             self.sleep(delay)
@@ -74,21 +74,6 @@ class Http:
 
     def close(self) -> None:
         self.client.close()
-
-
-def _retry_after(value: str | None, default: float) -> float:
-    """Seconds to wait: Retry-After is either a number of seconds or an HTTP date."""
-    if not value:
-        return default
-    try:
-        return min(float(value), 300.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return default
-    return min(max((when - datetime.now(UTC)).total_seconds(), 0.0), 300.0)
 
 
 def _cn(moment: datetime) -> str:
