@@ -71,7 +71,8 @@ def make_payloads(count: int) -> dict[Platform, list[dict]]:
     return made
 
 
-def set_up(db: Database) -> None:
+def create_shops(db: Database) -> None:
+    """One shop per platform, S-<platform>, locking stock on payment."""
     for platform in PLATFORMS:
         catalog.create_shop(
             db,
@@ -83,6 +84,10 @@ def set_up(db: Database) -> None:
             stock_lock_policy=StockLockPolicy.ON_PAYMENT,
             now=NOW,
         )
+
+
+def set_up(db: Database) -> None:
+    create_shops(db)
     catalog.create_product(db, SYSTEM, code="P", name="P", category=None, now=NOW)
     one_bin_warehouse(db, NOW)
     for code in ("TEA-LJ-250G", "MOON-GIFT-6", "TEA-TIN-S"):

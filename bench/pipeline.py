@@ -22,7 +22,7 @@ from pathlib import Path
 
 import hot_sku
 from fixtures import one_bin_warehouse
-from intake_review import CIPHER, NOW, PLATFORMS, _plain, make_payloads
+from intake_review import CIPHER, NOW, _plain, create_shops, make_payloads
 from sqlalchemy import create_engine, text
 
 from presale_erp.adapters.carriers.kdniao import KdniaoClient
@@ -31,7 +31,6 @@ from presale_erp.adapters.db.engine import make_engine
 from presale_erp.adapters.db.tables import order_lines
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.domain.access import SYSTEM
-from presale_erp.domain.catalog import StockLockPolicy
 from presale_erp.domain.ledger import MovementKind
 from presale_erp.domain.movements import MovementRequest
 from presale_erp.services import catalog, fulfilment, intake, parcels, review, stock
@@ -44,17 +43,7 @@ PROVINCES_OF = {"HZ": ["浙江省", "江苏省", "上海市"], "GZ": ["广东省
 
 
 def set_up(db: Database) -> None:
-    for platform in PLATFORMS:
-        catalog.create_shop(
-            db,
-            SYSTEM,
-            code=f"S-{platform.value}",
-            name=platform.value,
-            platform=platform,
-            platform_shop_id=platform.value,
-            stock_lock_policy=StockLockPolicy.ON_PAYMENT,
-            now=NOW,
-        )
+    create_shops(db)
     catalog.create_product(db, SYSTEM, code="P", name="P", category=None, now=NOW)
     for wh, provinces in PROVINCES_OF.items():
         one_bin_warehouse(db, NOW, wh)
