@@ -193,7 +193,7 @@ class _Limited:
         return self.client.request_waybills(requests)
 
 
-def run(url: str, count: int, batch: int, sample: int, hot_seconds: float) -> None:
+def run(url: str, count: int, batch: int, sample: int) -> None:
     data = make_payloads(count)
     db = Database(make_engine(url))
     set_up(db)
@@ -216,9 +216,30 @@ def run(url: str, count: int, batch: int, sample: int, hot_seconds: float) -> No
     if sample:
         waybills(db, sample)
     db.dispose()
-    if hot_seconds:
-        figures = hot_sku.measure(url, clients=64, seconds=hot_seconds)
-        print(f"  hot SKU: {figures}")
+
+
+def on_new_database(kind: str, pg_admin_url: str, work) -> None:
+    """Run `work(url)` on a fresh, migrated database of that kind, dropped afterwards."""
+    if kind == "sqlite":
+        folder = Path(tempfile.mkdtemp())
+        try:
+            url = f"sqlite:///{folder / 'bench.db'}"
+            migrate.upgrade(make_engine(url))
+            work(url)
+        finally:
+            shutil.rmtree(folder)
+        return
+    name = f"presale_erp_pipeline_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = pg_admin_url.rsplit("/", 1)[0] + f"/{name}"
+        migrate.upgrade(make_engine(url))
+        work(url)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def main() -> None:
@@ -230,26 +251,16 @@ def main() -> None:
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--pg-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    if args.only != "postgresql":
-        folder = Path(tempfile.mkdtemp())
-        url = f"sqlite:///{folder / 'pipeline.db'}"
-        migrate.upgrade(make_engine(url))
-        print(f"SQLite, {args.orders} orders:")
-        run(url, args.orders, args.batch, args.waybills, args.hot_seconds)
-        shutil.rmtree(folder)
-    if args.only != "sqlite":
-        name = f"presale_erp_pipeline_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.pg_admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = args.pg_admin_url.rsplit("/", 1)[0] + f"/{name}"
-            migrate.upgrade(make_engine(url))
-            print(f"PostgreSQL, {args.orders} orders:")
-            run(url, args.orders, args.batch, args.waybills, args.hot_seconds)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    for kind, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+        if args.only not in (None, kind):
+            continue
+        print(f"{label}, {args.orders} orders:")
+        on_new_database(kind, args.pg_admin_url, lambda url: run(url, args.orders, args.batch, args.waybills))
+        if args.hot_seconds:
+            print(f"{label}, hot SKU (64 clients, one SKU):")
+            on_new_database(
+                kind, args.pg_admin_url, lambda url: hot_sku.measure(url, clients=64, seconds=args.hot_seconds)
+            )
 
 
 if __name__ == "__main__":
