@@ -108,7 +108,7 @@ def lines_of(conn: Connection, order_ids: Sequence[int]) -> dict[int, list[dict[
             )
             .select_from(order_lines.outerjoin(skus, skus.c.id == order_lines.c.sku_id))
             .where(
-                order_lines.c.order_id.in_(chunk),
+                bulk.among(conn, order_lines.c.order_id, list(chunk)),
                 order_lines.c.refunded.is_(False),
                 ~exists().where(  # already in a parcel (the in-stock part of an order that shipped first)
                     parcel_lines.c.order_id == order_lines.c.order_id,
@@ -127,15 +127,25 @@ def lines_of(conn: Connection, order_ids: Sequence[int]) -> dict[int, list[dict[
 def pending_reservations(conn: Connection, refs: Sequence[tuple[int, str]]) -> list[dict[str, Any]]:
     """What the orders already hold (their intake lock, or an earlier allocation), by (shop id, order ref)."""
     found: list[dict[str, Any]] = []
-    for chunk in _chunks(sorted(set(refs))):
+    for shop_id, chunk in _by_shop(refs):  # shop = ? AND ref = ANY(...) uses the index; row-value IN lists do not
         rows = conn.execute(
             select(reservations).where(
-                tuple_(reservations.c.shop_id, reservations.c.order_ref).in_(list(chunk)),
+                reservations.c.shop_id == shop_id,
+                bulk.among(conn, reservations.c.order_ref, chunk),
                 reservations.c.status == "pending",
             )
         ).mappings()
         found += [dict(r) for r in rows]
     return found
+
+
+def _by_shop(pairs: Iterable[tuple[int, str]]) -> Iterable[tuple[int, list[str]]]:
+    grouped: dict[int, set[str]] = {}
+    for shop_id, value in pairs:
+        grouped.setdefault(shop_id, set()).add(value)
+    for shop_id, values in sorted(grouped.items()):
+        for chunk in _chunks(sorted(values)):
+            yield shop_id, list(chunk)
 
 
 def active_warehouses(conn: Connection) -> list[dict[str, Any]]:
@@ -271,11 +281,12 @@ def open_parcels_for(conn: Connection, buyers: set[tuple[int, str]]) -> list[dic
     if not buyers:
         return []
     found: list[dict[str, Any]] = []
-    for chunk in _chunks(sorted(buyers)):
+    for shop_id, chunk in _by_shop(buyers):
         rows = conn.execute(
             select(parcels)
             .where(
-                tuple_(parcels.c.shop_id, parcels.c.buyer_index).in_(list(chunk)),
+                parcels.c.shop_id == shop_id,
+                bulk.among(conn, parcels.c.buyer_index, chunk),
                 parcels.c.status == OPEN,
                 parcels.c.tracking_no.is_(None),
             )
@@ -523,7 +534,7 @@ def reservations_in_parcels(conn: Connection, order_ids: Sequence[int]) -> set[s
             conn.execute(
                 select(parcel_lines.c.reservation_id)
                 .join(parcels, parcels.c.code == parcel_lines.c.parcel_code)
-                .where(parcel_lines.c.order_id.in_(list(chunk)), parcels.c.status != "cancelled")
+                .where(bulk.among(conn, parcel_lines.c.order_id, list(chunk)), parcels.c.status != "cancelled")
             ).scalars()
         )
     return found
