@@ -160,10 +160,16 @@ def _update_from_copy(
     ... FROM: one statement for the database to plan instead of one per row."""
     stage = _stage(conn, table, [key, *columns], rows)
     assignments = ", ".join(f"{c} = {stage}.{c}" for c in columns)
-    sql = f"UPDATE {table.name} SET {assignments} FROM {stage} WHERE {table.name}.{key} = {stage}.{key}"
+    key_type = table.c[key].type.compile(dialect=conn.dialect)
+    # The keys again as one array: without it the planner, knowing nothing of the fresh stage table, joins by
+    # scanning the whole target table every batch (a cost that grows with the table, not with the batch).
+    sql = (
+        f"UPDATE {table.name} SET {assignments} FROM {stage} WHERE {table.name}.{key} = {stage}.{key}"
+        f" AND {table.name}.{key} = ANY(%s::{key_type}[])"
+    )
     if only_if:
         sql += f" AND {table.name}.{only_if}"
-    conn.exec_driver_sql(sql)
+    conn.exec_driver_sql(sql, ([row[key] for row in rows],))
     conn.exec_driver_sql(f"DROP TABLE {stage}")
 
 
