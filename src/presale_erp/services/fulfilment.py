@@ -7,6 +7,7 @@ reservations, parcels, parcel lines and the orders' outcome with one statement p
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +37,7 @@ from presale_erp.domain.ledger import Reservation, ReservationRequest, Reservati
 from presale_erp.domain.orders import PresaleType
 from presale_erp.services.order_locks import allocation_reservation_id
 
+REFRESH_STATISTICS_EVERY = 5  # batches
 UNMATCHED = "商品未匹配 (a line's platform SKU code matches none of ours): "
 
 
@@ -55,7 +57,11 @@ def allocate(
 ) -> AllocationReport:
     report = AllocationReport()
     after_id = 0
-    while True:
+    for n in itertools.count():
+        if n % REFRESH_STATISTICS_EVERY == REFRESH_STATISTICS_EVERY - 1:
+            with db.uow() as uow:  # see refresh_statistics: a peak night outgrows the planner's numbers
+                repo.refresh_statistics(uow.conn)
+                uow.commit()
         with db.uow() as uow:
             rows = repo.candidates(uow.conn, after_id=after_id, limit=batch, shop_id=shop_id)
             if not rows:
@@ -63,6 +69,7 @@ def allocate(
             after_id = rows[-1]["id"]
             _allocate_batch(uow.conn, rows, actor, now, report)
             uow.commit()
+    return report
 
 
 def _allocate_batch(conn, rows: list[dict[str, Any]], actor: Actor, now: datetime, report: AllocationReport) -> None:
