@@ -130,7 +130,9 @@ def insert_new_returning(
     stage = _stage(conn, table, columns, rows)
     wanted = ", ".join(columns)
     inserted = conn.exec_driver_sql(
-        f"INSERT INTO {table.name} ({wanted}) SELECT {wanted} FROM {stage}"
+        # In key order: two intakes racing to insert the same orders then queue one behind the other on the
+        # first key they share, instead of each holding a key the other waits for (a deadlock).
+        f"INSERT INTO {table.name} ({wanted}) SELECT {wanted} FROM {stage} ORDER BY {', '.join(unique)}"
         f" ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {', '.join(returning)}"
     ).all()
     conn.exec_driver_sql(f"DROP TABLE {stage}")
