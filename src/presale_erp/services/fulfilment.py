@@ -33,7 +33,7 @@ from presale_erp.domain.fulfilment.model import (
     Warehouse,
 )
 from presale_erp.domain.fulfilment.plan import Catalogue, fulfil
-from presale_erp.domain.ledger import Reservation, ReservationRequest, ReservationStage, ReservationStatus
+from presale_erp.domain.ledger import Reservation, ReservationRequest, ReservationStage
 from presale_erp.domain.orders import PresaleType
 from presale_erp.services.order_locks import allocation_reservation_id
 
@@ -146,7 +146,8 @@ def _load(conn, rows: list[dict[str, Any]], now: datetime) -> _Batch:
     by_ref = {(r["shop_id"], r["platform_order_id"]): r["id"] for r in rows}
     held: dict[int, list[Reservation]] = defaultdict(list)
     for h in held_rows:
-        held[by_ref[(h["shop_id"], h["order_ref"])]].append(_reservation(h, skus, wh_code))
+        named = h | {"sku": skus[h["sku_id"]][0], "warehouse": wh_code[h["warehouse_id"]]}
+        held[by_ref[(h["shop_id"], h["order_ref"])]].append(stock_repo.to_domain_reservation(named))
     rates = [_rate(r, wh_code) for r in repo.rates(conn)]
     return _Batch(
         rows=rows,
@@ -446,18 +447,6 @@ def _count(report: AllocationReport, outcome: dict[int, dict[str, Any]], writes:
             report.reasons[head] = report.reasons.get(head, 0) + 1
     report.parcels += len(writes.new_parcels)
     report.gifts += sum(writes.gifts_given.values())
-
-
-def _reservation(row: dict[str, Any], skus, wh_code) -> Reservation:
-    return Reservation(
-        id=row["id"],
-        sku=skus[row["sku_id"]][0],
-        warehouse=wh_code[row["warehouse_id"]],
-        quantity=row["quantity"],
-        stage=ReservationStage(row["stage"]),
-        from_quota=row["from_quota"],
-        status=ReservationStatus(row["status"]),
-    )
 
 
 def _held_units(own: list[Reservation]) -> dict[tuple[str, str], int]:
