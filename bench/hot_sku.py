@@ -6,7 +6,10 @@ PostgreSQL. Prints figures; asserts nothing about time.
 Two phases on the same database in the same run, each for the same time:
 - baseline: each client on its own raw DBAPI connection loops one conditional
   `UPDATE stock_positions SET reserved = reserved + 1 WHERE ... AND on_hand - reserved >= 1` and a commit;
-- product: each client calls ReservationDesk.reserve (the API's path: group commit, reservation and audit rows).
+- product: each client calls ReservationDesk.reserve (the API's path: group commit, reservation and audit rows);
+- ceiling (PostgreSQL): the same 64 client threads handing requests to one bare group-commit loop in this process
+  (lock the row, insert the reservation rows, bump `reserved`, commit; no domain, audit or idempotency): what one
+  Python process can reach on this machine at all, to read the product's figure against.
 After each phase: nothing oversold (reserved <= on_hand, and every counted success is in `reserved`), and after
 the product phase the ledger check is clean.
 """
@@ -14,6 +17,7 @@ the product phase the ledger check is clean.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sqlite3
 import sys
@@ -25,6 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from queue import Empty, SimpleQueue
 from typing import Any
 
 import psycopg
@@ -63,6 +68,10 @@ def measure(url: str, clients: int = 64, seconds: float = 5.0) -> dict[str, Any]
             product, product_s = _run_clients(clients, seconds, _product_client(desk))
         prod = _report("product (ReservationDesk)", db, product, product_s)
         discrepancies = stock.ledger_discrepancies(db)
+        if db.engine.dialect.name == "postgresql":
+            ceiling, ceiling_s = _run_clients(clients, seconds, _bare_group_commit(url, seconds))
+            rate = ceiling / ceiling_s
+            print(f"  {'ceiling (bare group commit)':<32} {ceiling:>8} in {ceiling_s:5.2f} s = {rate:8.0f}/s")
     finally:
         db.dispose()
     ratio = prod["per_s"] / base["per_s"]
@@ -157,6 +166,72 @@ def _product_client(desk: ReservationDesk) -> Client:
         return made
 
     return client
+
+
+def _bare_group_commit(url: str, seconds: float) -> Client:
+    """One committer thread on a raw connection serving every client: the least Python a group commit needs."""
+    requests: SimpleQueue[tuple[str, threading.Lock]] = SimpleQueue()
+    sku_id, warehouse_id = _position_ids(url)
+    stop_at = time.perf_counter() + seconds + 1.0
+
+    def committer() -> None:
+        conn, _ = _raw_connection(url)
+        with conn:
+            while time.perf_counter() < stop_at:
+                try:
+                    batch = [requests.get(timeout=0.05)]
+                except Empty:
+                    continue
+                while len(batch) < 512:
+                    try:
+                        batch.append(requests.get_nowait())
+                    except Empty:
+                        break
+                _bare_commit(conn, sku_id, warehouse_id, [rid for rid, _ in batch])
+                for _, answered in batch:
+                    answered.release()
+
+    threading.Thread(target=committer, daemon=True).start()
+
+    def client(n: int, deadline: float) -> int:
+        made = 0
+        while time.perf_counter() < deadline:
+            answered = threading.Lock()
+            answered.acquire()
+            requests.put((f"bare:{n}:{made}", answered))
+            answered.acquire()
+            made += 1
+        return made
+
+    return client
+
+
+def _bare_commit(conn: Any, sku_id: int, warehouse_id: int, ids: list[str]) -> None:
+    cursor = conn.cursor()
+    cursor.execute(
+        "SELECT on_hand - reserved FROM stock_positions WHERE sku_id = %s AND warehouse_id = %s FOR UPDATE",
+        (sku_id, warehouse_id),
+    )
+    rows = [
+        {
+            "id": i,
+            "sku_id": sku_id,
+            "warehouse_id": warehouse_id,
+            "quantity": 1,
+            "from_quota": 0,
+            "stage": "awaiting_review",
+            "status": "pending",
+            "created_at": NOW.isoformat(),
+            "created_by": "bench",
+        }
+        for i in ids
+    ]
+    cursor.execute(
+        "WITH bumped AS (UPDATE stock_positions SET reserved = reserved + %s WHERE sku_id = %s AND warehouse_id = %s)"
+        " INSERT INTO reservations SELECT * FROM json_populate_recordset(NULL::reservations, %s)",
+        (len(ids), sku_id, warehouse_id, json.dumps(rows)),
+    )
+    conn.commit()
 
 
 def _raw_connection(url: str) -> tuple[Any, str]:

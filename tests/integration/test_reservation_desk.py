@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from threading import Barrier
 
 import pytest
@@ -204,3 +205,34 @@ def test_a_malformed_request_is_refused_without_waiting_and_a_closed_desk_takes_
     desk.close()
     with pytest.raises(RuntimeError, match="closed"):
         reserve(desk, line("D:2"))
+
+
+def test_a_reservation_made_in_a_shared_batch_is_stored_whole_with_its_audit_row(db, desk):
+    builders.stocked(db, 20)
+    builders.shop(db, "TM-1")
+    hold_until = NOW.replace(microsecond=0) + timedelta(minutes=30)
+
+    desk.reserve(SYSTEM, [line("W:1", 3)], shop="TM-1", order_ref="W", expires_at=hold_until, now=NOW)
+
+    (row,) = stock_views.list_reservations(
+        db, sku=None, warehouse=None, status=None, order_ref="W", after_id=None, limit=10
+    )
+    assert (row["id"], row["sku"], row["quantity"], row["status"]) == ("W:1", "TEA-250G", 3, "pending")
+    assert (row["expires_at"], row["created_at"], row["created_by"]) == (hold_until, NOW, SYSTEM.label)
+    (audit,) = stock_views.audit_trail(db, entity="reservation", actor=None, before_id=None, limit=10)
+    assert (audit["entity_id"], audit["action"], audit["at"]) == ("W:1", "reservation.reserve", NOW)
+    assert audit["details"] == {"sku": "TEA-250G", "warehouse": "HZ", "quantity": 3, "from_quota": 0, "order_ref": "W"}
+    assert reserved(db) == 3
+    assert stock.ledger_discrepancies(db) == []
+
+
+def test_a_sku_created_after_a_refusal_for_its_code_can_be_reserved_at_once(db, desk):
+    builders.stocked(db, 20)
+
+    with pytest.raises(NotFound):
+        reserve(desk, line("N:1", sku="NEW-SKU"), order="N")
+    builders.sku(db, "NEW-SKU")
+    builders.receive(db, "NEW-SKU", "HZ", 5)
+
+    assert not reserve(desk, line("N:2", sku="NEW-SKU"), order="N").replayed
+    assert reserved(db, "NEW-SKU") == 1

@@ -225,7 +225,7 @@ def reserve_batch(db: Database, calls: Sequence[ReserveCall]) -> list[Reservatio
     results: list[ReservationOutcome | DomainError] = []
     with db.uow() as uow:
         conn = uow.conn
-        codes = _CodeIds.look_up(uow, calls)
+        codes = _CodeIds.look_up(db.known_codes, uow, calls)
         refusals = [codes.refusal(call) for call in calls]
         live = [call for call, refusal in zip(calls, refusals, strict=True) if refusal is None]
         latest = max(call.now for call in calls)
@@ -248,9 +248,7 @@ def reserve_batch(db: Database, calls: Sequence[ReserveCall]) -> list[Reservatio
                 made_rows += _reservation_rows(call, made, codes.skus, codes.warehouses, codes.shop_id(call))
                 audit_rows += _reservation_audit_rows(call, made)
         if made_rows:
-            stock_repo.save(conn, locked, {}, latest)
-            stock_repo.insert_reservations(conn, made_rows)
-            audit_repo.record_many(conn, audit_rows)
+            stock_repo.save_reservations(conn, locked, made_rows, audit_rows, latest)
             uow.commit()
     return results
 
@@ -264,13 +262,15 @@ class _CodeIds:
     shops: dict[str, int]
 
     @classmethod
-    def look_up(cls, uow: UnitOfWork, calls: Sequence[ReserveCall]) -> _CodeIds:
+    def look_up(cls, known: lookups.KnownCodes, uow: UnitOfWork, calls: Sequence[ReserveCall]) -> _CodeIds:
+        """Reserving creates no codes, so what it reads may be remembered (a flash sale names one SKU
+        thousands of times a second)."""
         conn = uow.conn
         lines = [line for call in calls for line in call.lines]
         return cls(
-            lookups.sku_ids(conn, [line.sku for line in lines], strict=False),
-            lookups.warehouse_ids(conn, [line.warehouse for line in lines], strict=False),
-            lookups.shop_ids(conn, [call.shop for call in calls if call.shop], strict=False),
+            known.sku_ids(conn, [line.sku for line in lines]),
+            known.warehouse_ids(conn, [line.warehouse for line in lines]),
+            known.shop_ids(conn, [call.shop for call in calls if call.shop]),
         )
 
     def refusal(self, call: ReserveCall) -> NotFound | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -41,8 +42,13 @@ def record_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Many audit rows in one statement (COPY on PostgreSQL): a flash sale writes one per reservation."""
     if not rows:
         return
+    bulk.insert(conn, audit_log, uniform(rows))
+
+
+def uniform(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with the same columns each (None where a row has none), as a bulk write needs."""
     columns = sorted(set().union(*rows))
-    bulk.insert(conn, audit_log, [{c: row.get(c) for c in columns} for row in rows])
+    return [{c: row.get(c) for c in columns} for row in rows]
 
 
 def page(

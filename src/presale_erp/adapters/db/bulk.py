@@ -175,6 +175,39 @@ def _update_from_copy(
     conn.exec_driver_sql(f"DROP TABLE {stage}")
 
 
+def json_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> tuple[str, str]:
+    """PostgreSQL: `INSERT INTO table (...) SELECT ... FROM json_populate_recordset(NULL::table, %s)` and its one
+    parameter, the rows as a JSON array. Tens of rows go in as one statement that can share a round trip with
+    others (as a data-modifying CTE), where COPY or an executemany each need their own; and one JSON text costs
+    the client a fraction of binding every value of every row (a flash sale's committer is CPU bound)."""
+    columns = ", ".join(rows[0])
+    to_json = _json_converter(table, tuple(rows[0]))
+    sql = f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table.name}, %s)"
+    return sql, json.dumps([to_json(row) for row in rows], ensure_ascii=False, separators=(",", ":"))
+
+
+@lru_cache(maxsize=64)
+def _json_converter(table: Table, columns: tuple[str, ...]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A row to what JSON can carry, as the column types store it: times as ISO text, money as fen."""
+    converted = {name: _json_value(table.c[name]) for name in columns if _json_value(table.c[name]) is not None}
+    if not converted:
+        return lambda row: row
+    return lambda row: {**row, **{name: convert(row[name]) for name, convert in converted.items()}}
+
+
+def _json_value(column) -> Convert | None:
+    if isinstance(column.type, MoneyFen):
+        return _fen
+    if isinstance(column.type, UtcDateTime):
+        return _iso_time
+    return None
+
+
+@lru_cache(maxsize=8192)  # a batch repeats its times (now) many times over
+def _iso_time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
 def among(conn: Connection, column, values: Sequence[Any]):
     """`column IN values` for a batch's worth of values. On PostgreSQL one array parameter (`= ANY`): the server
     plans a 2,000-item IN list of separate parameters anew each time, which costs more than the lookup."""

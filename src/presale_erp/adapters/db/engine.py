@@ -10,10 +10,12 @@ from sqlalchemy.engine import Connection
 WRITE_OPTION = "presale_write"
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> Engine:
+    """`pre_ping` tests each connection as it leaves the pool (a round trip). A single busy committer may skip
+    it: a connection found dead fails that one transaction, the pool drops it and the next gets a fresh one."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=pre_ping)
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 
 from sqlalchemy import Table, select, tuple_
@@ -24,6 +25,37 @@ def ids_by_code(
     if strict:
         require_codes(found, wanted, what)
     return found
+
+
+class KnownCodes:
+    """Row ids of codes already seen, kept for the life of a `Database`. Codes are never renamed or deleted and
+    their ids never change, so an id once read stays right; only a code not seen yet costs a query. Fill it only
+    from transactions that create no codes themselves (a rolled-back code would otherwise linger here)."""
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def sku_ids(self, conn: Connection, codes: Iterable[str]) -> dict[str, int]:
+        return self._ids_of(conn, skus, codes)
+
+    def warehouse_ids(self, conn: Connection, codes: Iterable[str]) -> dict[str, int]:
+        return self._ids_of(conn, warehouses, codes)
+
+    def shop_ids(self, conn: Connection, codes: Iterable[str]) -> dict[str, int]:
+        return self._ids_of(conn, shops, codes)
+
+    def _ids_of(self, conn: Connection, table: Table, codes: Iterable[str]) -> dict[str, int]:
+        """Ids of the codes that exist; a code that does not is left out (check with `require_codes`)."""
+        wanted = set(codes)
+        known = {code: self._ids[(table.name, code)] for code in wanted if (table.name, code) in self._ids}
+        unseen = wanted - known.keys()
+        if unseen:
+            found = ids_by_code(conn, table, unseen, table.name, strict=False)
+            with self._lock:
+                self._ids.update({(table.name, code): row_id for code, row_id in found.items()})
+            known.update(found)
+        return known
 
 
 def require_codes(found: dict[str, int], codes: Iterable[str], what: str) -> None:

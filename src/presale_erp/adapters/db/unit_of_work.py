@@ -8,7 +8,8 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, IntegrityError
 
-from presale_erp.adapters.db.engine import WRITE_OPTION
+from presale_erp.adapters.db.engine import WRITE_OPTION, make_engine
+from presale_erp.adapters.db.lookups import KnownCodes
 from presale_erp.domain.errors import Conflict, InvalidRequest
 
 
@@ -74,11 +75,23 @@ def _conflict(error: IntegrityError) -> Conflict:
 class Database:
     """The engine(s) a process uses; reads may go to a replica later (DATABASE_READ_URL)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, known_codes: KnownCodes | None = None, owns_engine: bool = True) -> None:
         self.engine = engine
+        self.known_codes = known_codes or KnownCodes()
+        self._owns_engine = owns_engine
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         return UnitOfWork(self.engine, write=write)
 
+    def committer(self) -> Database:
+        """A Database of its own for one thread that commits one transaction after another (a group-commit
+        desk): one connection kept open, not tested on every checkout. SQLite's engine is shared as it is
+        (one writer at a time in any case)."""
+        if self.engine.dialect.name == "sqlite":
+            return Database(self.engine, known_codes=self.known_codes, owns_engine=False)
+        url = self.engine.url.render_as_string(hide_password=False)
+        return Database(make_engine(url, pool_size=1, pre_ping=False), known_codes=self.known_codes)
+
     def dispose(self) -> None:
-        self.engine.dispose()
+        if self._owns_engine:
+            self.engine.dispose()
