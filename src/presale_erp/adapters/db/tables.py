@@ -9,10 +9,13 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -596,4 +599,213 @@ parcel_lines = Table(
     Column("gift_rule_id", Integer, ForeignKey("gift_rules.id")),
     Column("reservation_id", String(120), nullable=False),
     Index("ix_parcel_lines_order", "order_id"),
+)
+
+# --- Planning: demand history, forecasts, buying decisions, alerts ------------------------------------------------
+
+demand_history = Table(  # 销量历史: units sold per SKU, warehouse and day (rolled up from orders, or imported)
+    "demand_history",
+    metadata,
+    Column("sku_id", Integer, ForeignKey("skus.id"), primary_key=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("quantity", Integer, nullable=False),
+    Column("revenue", Money, nullable=False),
+    Column("promotion", String(60), nullable=False),  # the sales event of the day (双11, 618) or ""
+    Column("source", String(20), nullable=False),  # orders | import
+    Index("ix_demand_history_day", "day"),
+)
+
+campaign_commitments = Table(  # a presale's deposit curve: units deposited, refunded, balance-paid per day
+    "campaign_commitments",
+    metadata,
+    Column("campaign_id", Integer, ForeignKey("presale_campaigns.id"), primary_key=True),
+    Column("sku_id", Integer, ForeignKey("skus.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("deposits", Integer, nullable=False),
+    Column("cancelled", Integer, nullable=False),  # deposits refunded or lapsed that day
+    Column("balance_paid", Integer, nullable=False),
+    Column("source", String(20), nullable=False),  # orders | import
+)
+
+replenishment_settings = Table(  # 补货参数 per SKU × warehouse
+    "replenishment_settings",
+    metadata,
+    Column("sku_id", Integer, ForeignKey("skus.id"), primary_key=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), primary_key=True),
+    Column("service_level", Numeric(4, 3), nullable=False),
+    Column("lead_time_days", Numeric(6, 2), nullable=False),
+    Column("lead_time_std_days", Numeric(6, 2), nullable=False),
+    Column("review_days", Integer, nullable=False),
+    Column("min_order", Integer, nullable=False),
+    Column("salvage_value", Money, nullable=False),
+    Column("supplier_id", Integer, ForeignKey("suppliers.id")),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+forecast_runs = Table(
+    "forecast_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),  # demand | presale
+    Column("status", String(20), nullable=False),  # running | finished | failed
+    Column("model", String(80), nullable=False),
+    Column("model_version", String(80), nullable=False),
+    Column("data_version", String(80), nullable=False),  # fingerprint of the history the model saw
+    Column("params", JSON, nullable=False),
+    Column("summary", JSON),
+    Column("error", String(1000)),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("created_by", String(120), nullable=False),
+    Index("ix_forecast_runs_kind_started", "kind", "started_at"),
+)
+
+demand_forecasts = Table(
+    "demand_forecasts",
+    metadata,
+    Column("run_id", Integer, ForeignKey("forecast_runs.id"), primary_key=True),
+    Column("sku_id", Integer, ForeignKey("skus.id"), primary_key=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("mean", Float, nullable=False),  # units: an estimate, not money
+    Column("low", Float, nullable=False),  # 10th percentile
+    Column("high", Float, nullable=False),  # 90th percentile
+)
+
+presale_forecasts = Table(
+    "presale_forecasts",
+    metadata,
+    Column("run_id", Integer, ForeignKey("forecast_runs.id"), primary_key=True),
+    Column("campaign_id", Integer, ForeignKey("presale_campaigns.id"), primary_key=True),
+    Column("sku_id", Integer, ForeignKey("skus.id"), primary_key=True),
+    Column("days_before", Integer, nullable=False),  # days left in the deposit window when forecast
+    Column("committed", Integer, nullable=False),  # deposits held at that moment
+    Column("point", Float, nullable=False),  # final units expected to pay the balance
+    Column("low", Float, nullable=False),
+    Column("high", Float, nullable=False),
+    Column("explanation", String(1000), nullable=False),
+    Column("inputs", JSON, nullable=False),
+)
+
+replenishment_suggestions = Table(  # 补货建议
+    "replenishment_suggestions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("forecast_runs.id"), nullable=False),
+    Column("sku_id", Integer, ForeignKey("skus.id"), nullable=False),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("supplier_id", Integer, ForeignKey("suppliers.id")),
+    Column("kind", String(20), nullable=False),  # reorder | presale (newsvendor for a campaign)
+    Column("quantity", Integer, nullable=False),
+    Column("unit_cost", Money, nullable=False),
+    Column("explanation", String(1500), nullable=False),
+    Column("inputs", JSON, nullable=False),
+    Column("status", String(20), nullable=False),  # open | ordered | dismissed | superseded
+    Column("purchase_order_id", Integer, ForeignKey("purchase_orders.id")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_replenishment_suggestions_status", "status", "id"),
+)
+
+alerts = Table(  # 预警: kept open while the condition holds, with why and what to do
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(200), nullable=False, unique=True),  # kind:sku:warehouse[:campaign]: one open per cause
+    Column("kind", String(40), nullable=False),
+    Column("severity", String(10), nullable=False),  # info | warning | critical
+    Column("sku_id", Integer, ForeignKey("skus.id")),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id")),
+    Column("campaign_id", Integer, ForeignKey("presale_campaigns.id")),
+    Column("money_at_stake", Money, nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("reason", String(1500), nullable=False),
+    Column("action", String(600), nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("status", String(20), nullable=False),  # open | resolved
+    Column("run_id", Integer, ForeignKey("forecast_runs.id")),
+    Column("first_seen_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    Index("ix_alerts_status_kind", "status", "kind"),
+)
+
+# --- Purchasing (drafts from suggestions; the supply-chain issue builds the rest of the lifecycle) ---------------
+
+suppliers = Table(
+    "suppliers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("contact", String(200), nullable=False),
+    Column("lead_time_days", Numeric(6, 2), nullable=False),
+    Column("lead_time_std_days", Numeric(6, 2), nullable=False),
+    *_audit_columns(),
+)
+
+supplier_skus = Table(
+    "supplier_skus",
+    metadata,
+    Column("supplier_id", Integer, ForeignKey("suppliers.id"), primary_key=True),
+    Column("sku_id", Integer, ForeignKey("skus.id"), primary_key=True),
+    Column("unit_cost", Money, nullable=False),
+    Column("min_order", Integer, nullable=False),
+    Column("lead_time_days", Numeric(6, 2), nullable=False),
+)
+
+purchase_orders = Table(
+    "purchase_orders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("supplier_id", Integer, ForeignKey("suppliers.id"), nullable=False),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("status", String(20), nullable=False),  # draft | sent | confirmed | partly_received | received | ...
+    Column("note", String(1000), nullable=False),
+    *_audit_columns(),
+)
+
+purchase_order_lines = Table(
+    "purchase_order_lines",
+    metadata,
+    Column("purchase_order_id", Integer, ForeignKey("purchase_orders.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("sku_id", Integer, ForeignKey("skus.id"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_cost", Money, nullable=False),
+    Column("promised_on", Date),
+    Column("received_quantity", Integer, nullable=False),
+    Column("suggestion_id", Integer, ForeignKey("replenishment_suggestions.id")),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    Index("ix_purchase_order_lines_sku", "sku_id"),
+)
+
+# --- Outbound webhooks (alerts and, later, any event a 3PL or another system subscribes to) -----------------------
+
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", String(500), nullable=False),
+    Column("secret", String(400), nullable=False),  # encrypted; signs each delivery (HMAC-SHA256)
+    Column("events", String(500), nullable=False),  # comma-separated event names, or *
+    Column("active", Boolean, nullable=False),
+    *_audit_columns(),
+)
+
+webhook_deliveries = Table(  # the outbox: written in the same transaction as the event, sent by a job
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subscription_id", Integer, ForeignKey("webhook_subscriptions.id"), nullable=False),
+    Column("event", String(60), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(20), nullable=False),  # pending | delivered | failed (gave up)
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("last_error", String(500), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
 )
