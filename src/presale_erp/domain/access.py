@@ -32,6 +32,11 @@ class Permission(StrEnum):
     FULFILMENT_READ = "fulfilment:read"  # parcels, allocation reasons, fulfilment settings
     FULFILMENT_RUN = "fulfilment:run"  # allocate, merge/unmerge, request waybills, flag priority orders
     FULFILMENT_SETTINGS = "fulfilment:settings"  # strategies, coverage, pins, gift and carrier rules
+    PLANNING_READ = "planning:read"  # forecasts, replenishment suggestions, alerts
+    PLANNING_RUN = "planning:run"  # run forecasts, settings, turn suggestions into draft POs, resolve alerts
+    PURCHASING_READ = "purchasing:read"  # suppliers and purchase orders
+    PURCHASING_WRITE = "purchasing:write"
+    WEBHOOKS_MANAGE = "webhooks:manage"  # subscribe other systems to events; see deliveries
 
 
 class Role(StrEnum):
@@ -61,6 +66,8 @@ _READ_ALL = frozenset(
         Permission.PRESALE_READ,
         Permission.ORDERS_READ,
         Permission.FULFILMENT_READ,
+        Permission.PLANNING_READ,
+        Permission.PURCHASING_READ,
     }
 )
 
@@ -83,7 +90,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.FULFILMENT_RUN,
         Permission.FULFILMENT_SETTINGS,
     },
-    Role.PURCHASER: _READ_ALL | {Permission.CATALOG_WRITE, Permission.PRESALE_WRITE},
+    Role.PURCHASER: _READ_ALL
+    | {Permission.CATALOG_WRITE, Permission.PRESALE_WRITE, Permission.PLANNING_RUN, Permission.PURCHASING_WRITE},
     Role.FINANCE: _READ_ALL | {Permission.AUDIT_READ, Permission.ORDERS_REVIEW, Permission.FINANCE_REVIEW},
     Role.VIEWER: _READ_ALL,
 }
