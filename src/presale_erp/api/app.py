@@ -22,12 +22,14 @@ from presale_erp.api.routers import (
     fetching,
     fulfilment,
     orders,
+    planning,
     preorders,
     presale,
     reservations,
     review,
     stock,
     warehouses,
+    webhooks,
 )
 from presale_erp.services.reservation_desk import ReservationDesk
 from presale_erp.settings import Settings, get_settings
@@ -45,7 +47,9 @@ ROUTERS = [
     fetching.router,
     review.router,
     fulfilment.router,
+    planning.router,
     audit.router,
+    webhooks.router,
 ]
 
 

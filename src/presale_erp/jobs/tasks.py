@@ -16,7 +16,7 @@ from huey.exceptions import TaskLockedException
 
 from presale_erp.domain.access import SYSTEM
 from presale_erp.jobs.queue import huey, job_carrier, job_cipher, job_database
-from presale_erp.services import balances, fetch, fulfilment, parcels, preorders, review, stock
+from presale_erp.services import balances, fetch, fulfilment, parcels, planning, preorders, review, stock, webhooks
 from presale_erp.services import jobs as job_service
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,27 @@ def register(queue: Huey) -> Tasks:
                     job_database(), job_cipher(), carrier, SYSTEM, now=now
                 ).__dict__
         return report
+
+    @queue.periodic_task(crontab(minute="*"), name="deliver_webhooks_every_minute", **retry)
+    def deliver_webhooks_every_minute() -> dict:
+        """Outbound webhooks due now; a receiver that fails waits its backoff in the outbox, not here."""
+        with queue.lock_task("deliver_webhooks"):
+            return webhooks.deliver_backlog(job_database(), job_cipher()).__dict__
+
+    @queue.periodic_task(crontab(hour="18", minute="30"), name="plan_nightly", **retry)
+    def plan_nightly() -> dict:
+        """02:30 Beijing: history, demand and presale forecasts, suggestions and alerts, after the day's orders."""
+        with queue.lock_task("planning"):
+            return planning.run_cycle(job_database(), SYSTEM, now=datetime.now(UTC), demand=True)
+
+    @queue.periodic_task(crontab(minute="15"), name="plan_presales_hourly", **retry)
+    def plan_presales_hourly() -> dict:
+        """Deposits move by the hour on a campaign night: re-forecast presales and re-check stock against them."""
+        try:
+            with queue.lock_task("planning"):
+                return planning.run_cycle(job_database(), SYSTEM, now=datetime.now(UTC), demand=False)
+        except TaskLockedException:
+            return {"skipped": "the nightly planning run is still going"}
 
     @queue.periodic_task(crontab(minute="*"), name="expire_reservations_every_minute", **retry)
     def expire_reservations_every_minute() -> int:
