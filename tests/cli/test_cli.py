@@ -92,6 +92,29 @@ def test_the_served_demo_answers_health_openapi_and_stock_with_a_token(server: s
     assert presale["presale_quota"] > 0 and presale["presale_booked"] > 0 and presale["in_transit_purchase"] == 600
 
 
+def test_the_served_demo_shows_explained_alerts_for_its_presale_campaign(server: str):
+    token = httpx.post(
+        f"{server}/api/v1/auth/login", json={"username": "caigou", "password": "caigou-demo-pass"}
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+
+    campaign_alerts = httpx.get(
+        f"{server}/api/v1/planning/alerts", params={"campaign": "DOUBLE11-2026"}, headers=headers
+    ).json()
+    presale = httpx.get(f"{server}/api/v1/planning/forecasts/presale", headers=headers).json()
+
+    kinds = {a["kind"] for a in campaign_alerts}
+    assert {"presale_ahead_of_stock", "overstock_after_campaign"} <= kinds
+    for alert in campaign_alerts:
+        assert alert["reason"] and alert["action"] and float(alert["money_at_stake"]) > 0
+        assert "DOUBLE11-2026" in alert["title"]
+        if alert["kind"] == "presale_ahead_of_stock":
+            assert "80% range" in alert["reason"] and "balance" in alert["reason"]
+    assert {r["sku"] for r in presale["rows"]} == {"TEA-LJ-250G", "TEA-LJ-100G", "MOON-GIFT-6", "MOON-GIFT-8"}
+    assert all(r["low"] <= r["point"] <= r["high"] and "Past campaigns" in r["explanation"] for r in presale["rows"])
+    assert httpx.get(f"{server}/api/v1/planning/suggestions", headers=headers).json()
+
+
 def test_the_demo_ledger_balances(seeded: Path):
     result = cli(seeded, "ledger", "check")
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from presale_erp.adapters.crypto import PiiCipher
 from presale_erp.adapters.db.unit_of_work import Database
+from presale_erp.demo.planning_seed import seed_planning
 from presale_erp.domain.access import SYSTEM, Role
 from presale_erp.domain.catalog import Platform, StockLockPolicy
 from presale_erp.domain.errors import Conflict
@@ -168,6 +169,8 @@ def seed(db: Database, *, now: datetime, progress: Callable[[str], None] = lambd
     _reservations(db, rng, now)
     progress("fulfilment: coverage, rates, carrier rules, gifts")
     _fulfilment(db, now)
+    progress("planning: suppliers, two years of sales, past campaigns, first forecasts and alerts")
+    seed_planning(db, now=now)
     return SeedReport(seeded=True, users=users)
 
 
@@ -310,7 +313,9 @@ def _campaign(db: Database, now: datetime) -> None:
 def _reservations(db: Database, rng: random.Random, now: datetime) -> None:
     """Deposits taken so far lock presale stock; a few spot orders wait for review or shipment."""
     shops = ["TM-WESTLAKE", "TB-WESTLAKE", "DY-WESTLAKE"]
-    for _ in range(160):
+    for n in range(480):
+        # Three days of deposits so far: a launch-night rush, then a steady trickle (hours before now).
+        taken_at = now - timedelta(hours=rng.choice([70, 69, 68, 60, 48, 40, 30, 20, 10, 4, 2]), minutes=n % 60)
         sku, wh = rng.choice(
             [
                 ("TEA-LJ-250G", "HZ"),
@@ -337,7 +342,7 @@ def _reservations(db: Database, rng: random.Random, now: datetime) -> None:
             shop="TM-WESTLAKE",
             order_ref=order,
             expires_at=None,
-            now=now,
+            now=taken_at,
         )
     for n in range(1, 41):
         sku, wh = rng.choice(

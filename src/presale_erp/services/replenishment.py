@@ -37,6 +37,7 @@ DEFAULT_REVIEW_DAYS = 7
 DEFAULT_SALVAGE_SHARE = Decimal("0.3")  # leftover presale goods clear at about 30% of cost (清仓)
 OVERSTOCK_MARGIN = 0.10  # leftover under 10% of expected demand is normal slack, not 积压
 AFTER_CAMPAIGN_DAYS = 30  # regular sales that still absorb presale leftovers
+ASN_TRANSIT_DAYS = 3  # stock a supplier has shipped (an inbound notice) is on a truck: days, not weeks
 
 
 @dataclass
@@ -47,7 +48,9 @@ class Position:
 
     @property
     def available(self) -> int:
-        return self.row["on_hand"] - self.row["reserved"]
+        """What regular orders can still take. Units booked by presale deposits are left out here: they are
+        sold against the campaign's quota and its inbound stock, which the presale checks weigh separately."""
+        return self.row["on_hand"] - (self.row["reserved"] - self.row["presale_booked"])
 
     @property
     def stock(self) -> StockPicture:
@@ -105,6 +108,11 @@ def _positions(conn, demand_run: int | None, today: date) -> dict[tuple[int, int
         if position is not None:
             arrives = line["promised_on"] or today + timedelta(days=DEFAULT_LEAD_TIME.mean_days)
             position.inbound.append(Inbound(int(line["quantity"]), max(arrives, today)))
+    for position in positions.values():
+        # Stock a supplier has shipped (an ASN) that no open purchase order line accounts for: landing soon.
+        shipped = position.row["in_transit_purchase"] - sum(i.quantity for i in position.inbound)
+        if shipped > 0:
+            position.inbound.append(Inbound(shipped, today + timedelta(days=ASN_TRANSIT_DAYS)))
     if demand_run is not None:
         ids = {(p.row["sku"], p.row["warehouse"]): key for key, p in positions.items()}
         for r in planning_repo.demand_forecast_rows(conn, demand_run):

@@ -277,6 +277,7 @@ def stock_by_position(conn: Connection) -> list[dict[str, Any]]:
             stock_positions.c.on_hand,
             stock_positions.c.reserved,
             stock_positions.c.presale_booked,
+            stock_positions.c.in_transit_purchase,
             skus.c.unit_cost,
             skus.c.list_price,
             replenishment_settings.c.service_level,
