@@ -24,6 +24,7 @@ from presale_erp.domain.forecasting.decisions import (
     UnitEconomics,
     money_at,
     newsvendor,
+    overstock_units,
     projected_stockout,
     reorder_policy,
     replenishment,
@@ -348,7 +349,7 @@ def _presale_position(position, campaign, forecast, line, share, terms, run_id, 
     ships_from = beijing_day(campaign["ships_from"])
     after = ships_from + timedelta(days=AFTER_CAMPAIGN_DAYS)
     regular = sum(mean for day, mean, _, _ in position.forecast if today <= day < after)
-    leftover = supply - point - regular
+    leftover = overstock_units(StockPicture(supply), point + regular)
     if point > 0 and leftover > OVERSTOCK_MARGIN * (point + regular):
         found.append(
             alerts.candidate(

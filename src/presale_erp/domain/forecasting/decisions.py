@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from statistics import NormalDist
 
@@ -257,10 +257,6 @@ def projected_stockout(stock: StockPicture, daily_forecast: list[tuple[date, flo
     return None
 
 
-def first_arrival(stock: StockPicture) -> date | None:
-    return min((i.arrives_on for i in stock.inbound), default=None)
-
-
 def overstock_units(stock: StockPicture, expected_demand: float) -> int:
     """Units expected to be left after the horizon (积压): all stock and inbound less expected demand."""
     return max(math.floor(stock.available + stock.inbound_total - expected_demand), 0)
@@ -268,10 +264,6 @@ def overstock_units(stock: StockPicture, expected_demand: float) -> int:
 
 def money_at(units: float, unit_cost: Decimal) -> Decimal:
     return _money(unit_cost * Decimal(str(round(units, 2))))
-
-
-def days_between(first: date, last: date) -> int:
-    return (last - first) // timedelta(days=1)
 
 
 def _money(amount: Decimal) -> Decimal:
