@@ -83,9 +83,6 @@ class CurvePanel:
     def on_books(self, k: int) -> np.ndarray:
         return self.committed[:, k] - self.cancelled[:, k]
 
-    def index_of(self, campaign_id: str) -> int:
-        return next(i for i, c in enumerate(self.curves) if c.campaign_id == campaign_id)
-
 
 def _fill_dense(curve: CommitmentCurve, committed: np.ndarray, cancelled: np.ndarray, capacity: np.ndarray) -> None:
     """Step function: at day d the state is the snapshot with the smallest days_before >= d (before any: zero)."""

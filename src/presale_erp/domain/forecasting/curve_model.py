@@ -3,8 +3,9 @@
 Point: LightGBM (L1, so a median) on the pickup still to come (final - on_books now), from the curve so far, the
 baseline's pickup, analogous completed campaigns of the same group (recent ones, the same end weekday, the same
 season a year ago: their finals, pickups and conversion final / on_books) and the capacity left.
-Range: split-conformal. Out-of-fold residuals over the training period (folds are blocks of end dates), scaled by
-sqrt(point) because the spread grows with volume, give the quantiles added to the point at prediction time.
+Range: conformal, from the errors of forecasts replayed over the training period (each block of end dates predicted
+by a model trained on the blocks before it), scaled by sqrt(point) because the spread grows with volume; their
+quantiles, times the scale, are added to the point. See `_range_shape` for which errors set the width.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from presale_erp.domain.forecasting.curve_features import (
 
 DEFAULT_HORIZONS = (7, 10, 14, 21, 28, 35, 42, 60)
 DEFAULT_LEVELS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
-MIN_CALIBRATION_ROWS = 100  # residuals wanted from campaigns with a year of history, per horizon
-MIN_CALIBRATION_ROWS_AT_K = 30  # else from any held-out campaign at that horizon; else pooled over horizons
+MIN_STEADY_ROWS = 30  # held-out forecasts with a year of history needed to set the range's width at a horizon
+MIN_STEADY_ROWS_FOR_TAILS = 300  # ... and to take its 10% and 90% quantiles as they are
 MIN_FOLD_TRAINING_ROWS = 100  # a calibration model trained on fewer rows would say more about itself than the model
 _TARGETS = ("pickup", "sqrt")  # two views of the same target; their average is steadier than either
 
@@ -163,12 +164,10 @@ class CommitmentCurveModel:
         if not predicted.any():
             # too little history to hold any out: in-sample errors, which understate the spread
             point, predicted = _blend(self._train(x, y, on_books), x, on_books), np.ones(rows.size, dtype=bool)
-        # Campaigns with a year of history behind them (analogs from the same season) are what the product meets
-        # once it runs; earlier ones lack those features, and their larger errors would make the range too wide.
         steady = predicted & ~np.isnan(x["last_year_final"].to_numpy())
         scaled = (y - point) / _scale(point)
         self._residual_quantiles = {
-            int(k): _centred_quantiles(_calibration_set(scaled, ks == k, steady, predicted), self.levels)
+            int(k): _range_shape(scaled[predicted & (ks == k)], scaled[steady & (ks == k)], self.levels)
             for k in self.horizons
         }
 
@@ -200,6 +199,8 @@ class CommitmentCurveModel:
 
         `history` may hold anything, later data included: it is cut to what was observable at the end of `as_of`.
         Beyond the furthest trained horizon the model extrapolates flat and keeps that horizon's range."""
+        if not live:
+            return []
         ids = {c.campaign_id for c in live}
         seen = observable_history([c for c in history if c.campaign_id not in ids], as_of)
         seen += [c.seen_on(as_of) for c in live]
@@ -274,21 +275,28 @@ def _analogs(panel: CurvePanel, i: int, k: int) -> list[CommitmentCurve]:
     return sorted({c.campaign_id: c for c in chosen}.values(), key=lambda c: c.ends_on)
 
 
-def _calibration_set(scaled: np.ndarray, at_k: np.ndarray, steady: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """The steady-state residuals at this horizon if there are enough, else all held-out ones at it, else all."""
-    for rows, enough in ((steady & at_k, MIN_CALIBRATION_ROWS), (predicted & at_k, MIN_CALIBRATION_ROWS_AT_K)):
-        if rows.sum() >= enough:
-            return scaled[rows]
-    return scaled[predicted]
+def _range_shape(held_out: np.ndarray, steady: np.ndarray, levels: Sequence[float]) -> np.ndarray:
+    """Quantiles of scaled errors around the point, for one horizon.
 
-
-def _centred_quantiles(residuals: np.ndarray, levels: Sequence[float]) -> np.ndarray:
-    """Quantiles of the residuals around their median: the point is a median, and a calibration period's own drift
-    (demand rising faster than the model knew) says nothing about the sign of the next period's errors."""
-    return np.quantile(residuals, levels) - np.median(residuals)
+    The errors that matter are those of steady forecasts, made with a year of history behind them as the product
+    will run: early campaigns lack same-season analogs and err more, and would make the range too wide. With enough
+    of them their own quantiles are the range; with fewer, tail quantiles are noise, so the shape comes from every
+    held-out forecast and only the width (a median absolute deviation, stable on few rows) from the steady ones.
+    Errors are centred on their median: the point is a median, and the calibration period's own drift (demand
+    rising faster than the model knew) says nothing about the sign of the next period's errors."""
+    if steady.size >= MIN_STEADY_ROWS_FOR_TAILS:
+        return np.quantile(steady - np.median(steady), levels)
+    if held_out.size == 0:
+        return np.zeros(len(levels))
+    centred = held_out - np.median(held_out)
+    width = np.median(np.abs(centred))
+    if steady.size >= MIN_STEADY_ROWS and width > 0:
+        centred = centred * np.median(np.abs(steady - np.median(steady))) / width
+    return np.quantile(centred, levels)
 
 
 def _scale(point: np.ndarray) -> np.ndarray:
+    """Errors grow with volume, about as counts do (Poisson-like: with the square root)."""
     return np.sqrt(np.maximum(point, 1.0))
 
 
