@@ -213,7 +213,7 @@ def _curve(campaign: dict[str, Any], sku: str, rows: list[dict[str, Any]], as_of
     final = paid if over <= as_of else None
     return curve_from_daily_counts(
         _curve_id(campaign, sku),
-        campaign["shop"] or "",
+        f"{campaign['shop'] or ''}/{sku}",  # analogs: the same SKU in the same shop's past campaigns
         ends_on,
         dict(deposits),
         dict(cancelled),
