@@ -188,3 +188,22 @@ def test_presale_demand_running_ahead_of_stock_raises_an_alert_and_a_presale_sug
     assert "balance" in ahead[0]["reason"] and ahead[0]["money_at_stake"] > 0
     kinds = {s["kind"] for s in replenishment.list_suggestions(live_campaign)}
     assert "presale" in kinds
+
+
+def test_opened_and_resolved_alerts_are_queued_for_webhook_subscribers(tea):
+    from presale_erp.adapters.crypto import PiiCipher
+    from presale_erp.services import webhooks
+
+    cipher = PiiCipher(b"p" * 32)
+    webhooks.subscribe(tea, cipher, SYSTEM, "https://wms.example.com/hooks", ["alert.opened", "alert.resolved"],
+                       "a-secret-of-some-length", NOW)  # fmt: skip
+    plan(tea)
+    opened = webhooks.list_deliveries(tea, status="pending")
+    assert {d["event"] for d in opened} == {"alert.opened"}
+    assert len(opened) == len(open_alerts(tea))
+
+    builders.receive(tea, "TEA-250G", "HZ", 2000, id="big-delivery")
+    plan(tea)
+
+    events = [d["event"] for d in webhooks.list_deliveries(tea, status="pending")]
+    assert events.count("alert.resolved") >= 2

@@ -125,3 +125,12 @@ def test_overstock_is_what_stock_and_inbound_leave_after_expected_demand():
 def test_impossible_inputs_are_refused_with_a_reason(make):
     with pytest.raises(InvalidRequest):
         make()
+
+
+def test_the_sales_calendar_marks_618_double_eleven_and_double_twelve_in_any_year():
+    from presale_erp.domain.forecasting.sales_calendar import promotion_days
+
+    calendar = promotion_days(date(2027, 11, 10), date(2027, 12, 12))
+
+    marked = calendar.loc[calendar["promotion"] == 1, "date"].dt.date.tolist()
+    assert marked == [date(2027, 11, 11), date(2027, 12, 12)]

@@ -12,6 +12,7 @@ import numpy as np
 
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.domain.access import SYSTEM
+from presale_erp.domain.forecasting.sales_calendar import event_on
 from presale_erp.domain.ledger import MovementKind
 from presale_erp.domain.movements import MovementRequest
 from presale_erp.domain.presale import CampaignSku, PresaleMode
@@ -40,7 +41,7 @@ DEMAND = {
     "TEA-TIN-S": (9.0, (12, 0.4)),
 }
 WAREHOUSE_SHARE = {"HZ": 0.55, "GZ": 0.30, "SH-3PL": 0.15}
-EVENTS = {(6, 18): ("618", 3.0), (11, 11): ("双11", 5.0), (12, 12): ("双12", 1.8)}
+LIFT = {"618": 3.0, "双11": 5.0, "双12": 1.8}  # a sales day's multiple of a normal day
 
 
 def seed_planning(db: Database, *, now: datetime) -> None:
@@ -71,7 +72,7 @@ def _history(db: Database, now: datetime) -> None:
         rate = np.array([per_day * _rhythm(d, season) for d in days])
         for warehouse, share in WAREHOUSE_SHARE.items():
             sold = rng.poisson(rate * share)
-            promotions = [EVENTS.get((d.month, d.day), ("", 1.0))[0] for d in days]
+            promotions = [event_on(d) for d in days]
             rows += [
                 HistoryDay(sku, warehouse, d, int(q), Decimal("0"), promo)
                 for d, q, promo in zip(days, sold, promotions, strict=True)
@@ -86,12 +87,8 @@ def _rhythm(day: date, season: tuple[int, float]) -> float:
     month, strength = season
     distance = min(abs(day.month - month), 12 - abs(day.month - month))
     seasonal = 1 + strength * math.exp(-(distance**2) / 1.5)
-    _, lift = EVENTS.get((day.month, day.day), ("", 1.0))
-    before_event = any(
-        (day + timedelta(days=k)).month == m and (day + timedelta(days=k)).day == d
-        for (m, d) in EVENTS
-        for k in (1, 2, 3)
-    )
+    lift = LIFT.get(event_on(day), 1.0)
+    before_event = any(event_on(day + timedelta(days=k)) for k in (1, 2, 3))
     return weekly * seasonal * lift * (0.7 if before_event else 1.0)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -19,6 +19,7 @@ from presale_erp.domain.forecasting import demand
 from presale_erp.domain.forecasting.commitment_curve import CommitmentCurve
 from presale_erp.domain.forecasting.curve_model import CommitmentCurveModel, CommitmentForecast
 from presale_erp.domain.forecasting.presale_analogs import analog_forecast
+from presale_erp.domain.forecasting.sales_calendar import promotion_days
 from presale_erp.services import demand_history
 from presale_erp.services.demand_history import split_series_id
 
@@ -81,8 +82,10 @@ def _forecast_by_length(history: pd.DataFrame, days: pd.Series, horizon: int, mo
     long_ids = days[days >= horizon + LONG_HISTORY_MARGIN_DAYS].index
     long_part = history[history["id"].isin(long_ids)]
     short_part = history[~history["id"].isin(long_ids)]
+    last = history["date"].max().date()
+    calendar = promotion_days(last, last + timedelta(days=horizon))
     parts = [
-        demand.forecast(part, horizon, model=name)
+        demand.forecast(part, horizon, model=name, future_exog=calendar)
         for part, name in ((long_part, model), (short_part, SHORT_HISTORY_MODEL))
         if not part.empty
     ]
