@@ -76,6 +76,7 @@ api_keys = Table(
     Column("prefix", String(16), nullable=False, unique=True),
     Column("key_hash", String(64), nullable=False),
     Column("scopes", JSON, nullable=False),
+    Column("supplier_id", Integer),  # a supplier's own key: it sees that supplier's purchase orders and nothing else
     Column("revoked_at", UtcDateTime),
     Column("last_used_at", UtcDateTime),
     *_audit_columns(),
@@ -581,9 +582,12 @@ parcels = Table(  # 包裹: what one warehouse packs into one box
     Column("shipping_cost", Money),
     Column("carrier_reason", String(300), nullable=False),  # why no carrier or no waybill yet
     Column("tracking_no", String(40)),
+    Column("tracking_state", String(20)),  # the latest trace's state: collected | in_transit | delivered | ...
+    Column("tracking_updated_at", UtcDateTime),  # when the latest trace happened (carrier time)
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_parcels_buyer", "shop_id", "buyer_index", "status"),
+    Index("ix_parcels_tracking_no", "tracking_no"),
     Index("ix_parcels_status_carrier", "status", "carrier"),
 )
 
@@ -808,4 +812,116 @@ webhook_deliveries = Table(  # the outbox: written in the same transaction as th
     Column("created_at", UtcDateTime, nullable=False),
     Column("delivered_at", UtcDateTime),
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)
+
+# --- Supply chain: purchase order history, advance shipping notices, receipts, costs, carrier traces -------------
+
+purchase_order_events = Table(  # every change and every supplier update, timestamped, as the merchant sees it
+    "purchase_order_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("purchase_order_id", Integer, ForeignKey("purchase_orders.id"), nullable=False),
+    Column("line_no", Integer),  # null: the whole order
+    Column("kind", String(30), nullable=False),  # sent | confirmed | milestone | asn | rescheduled | received | ...
+    Column("milestone", String(30)),  # materials_in | in_production | qc_passed | shipped
+    Column("promised_on", Date),  # a (re)promised date, when the event carries one
+    Column("note", String(1000), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Index("ix_purchase_order_events_po", "purchase_order_id", "id"),
+)
+
+purchase_order_risks = Table(  # 交期风险: a line whose promised date is unlikely (at_risk) or past (late)
+    "purchase_order_risks",
+    metadata,
+    Column("purchase_order_id", Integer, ForeignKey("purchase_orders.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("status", String(20), nullable=False),  # on_track | at_risk | late
+    Column("reason", String(1000), nullable=False),
+    Column("checked_at", UtcDateTime, nullable=False),
+)
+
+asns = Table(  # 发货通知 (ASN): what a supplier says it shipped, and when it should arrive
+    "asns",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("purchase_order_id", Integer, ForeignKey("purchase_orders.id"), nullable=False),
+    Column("shipped_at", UtcDateTime, nullable=False),
+    Column("expected_on", Date, nullable=False),
+    Column("carrier", String(20)),
+    Column("tracking_no", String(40)),
+    Column("status", String(20), nullable=False),  # in_transit | received
+    *_audit_columns(),
+)
+
+asn_lines = Table(
+    "asn_lines",
+    metadata,
+    Column("asn_id", Integer, ForeignKey("asns.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),  # the purchase order line it ships
+    Column("sku_id", Integer, ForeignKey("skus.id"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+)
+
+receipts = Table(  # 入库单: goods received against a purchase order (or one of its ASNs)
+    "receipts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("purchase_order_id", Integer, ForeignKey("purchase_orders.id"), nullable=False),
+    Column("asn_id", Integer, ForeignKey("asns.id")),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("received_by", String(120), nullable=False),
+)
+
+receipt_lines = Table(
+    "receipt_lines",
+    metadata,
+    Column("receipt_id", Integer, ForeignKey("receipts.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),  # the purchase order line
+    Column("sku_id", Integer, ForeignKey("skus.id"), nullable=False),
+    Column("accepted", Integer, nullable=False),  # into sellable stock
+    Column("damaged", Integer, nullable=False),  # into the damaged bin, not sellable
+    Column("bin_id", Integer, ForeignKey("bins.id")),
+    Column("unit_cost", Money, nullable=False),  # the purchase price
+    Column("landed_cost", Money, nullable=False),  # this line's share of freight, duties and other costs
+)
+
+landed_costs = Table(  # 到岸成本: freight, duties and other costs of a receipt, spread over its lines
+    "landed_costs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("receipt_id", Integer, ForeignKey("receipts.id"), nullable=False),
+    Column("kind", String(20), nullable=False),  # freight | duty | insurance | other
+    Column("amount", Money, nullable=False),
+    Column("basis", String(20), nullable=False),  # value | quantity | weight
+)
+
+stock_costs = Table(  # moving weighted average cost (移动加权平均) per SKU × warehouse
+    "stock_costs",
+    metadata,
+    Column("sku_id", Integer, ForeignKey("skus.id"), primary_key=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), primary_key=True),
+    Column("average_cost", Numeric(18, 6), nullable=False),  # yuan per unit, kept finer than a fen
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+tracking_traces = Table(  # 物流轨迹: each node once, whether pulled from the carrier or pushed by it
+    "tracking_traces",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("trace_key", String(64), nullable=False, unique=True),  # hash of carrier, number, time and text
+    Column("carrier", String(20), nullable=False),
+    Column("tracking_no", String(40), nullable=False),
+    Column("parcel_code", String(40), ForeignKey("parcels.code")),
+    Column("at", UtcDateTime, nullable=False),
+    Column("state", String(20), nullable=False),  # collected | in_transit | delivering | delivered | exception | ...
+    Column("state_code", String(20), nullable=False),  # the aggregator's own code, as sent
+    Column("location", String(200), nullable=False),
+    Column("description", String(1000), nullable=False),
+    Column("source", String(10), nullable=False),  # poll | push
+    Column("received_at", UtcDateTime, nullable=False),
+    Index("ix_tracking_traces_number", "carrier", "tracking_no", "at"),
 )
