@@ -415,3 +415,55 @@ def simulator_serve(
     app.mount("/carrier", make_carrier_app(DEMO_CARRIER_ID, DEMO_CARRIER_KEY))
     console.print(f"carrier simulator on http://127.0.0.1:{port}/carrier")
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+forecast_app = typer.Typer(help="Demand forecasting: baseline models and their backtests.", no_args_is_help=True)
+app.add_typer(forecast_app, name="forecast")
+
+
+@forecast_app.command("backtest")
+def forecast_backtest(
+    dataset: Annotated[
+        Path, typer.Option(help="Demand history: a long CSV/Parquet (id, date, quantity, ...) or an M5 file or folder")
+    ],
+    horizon: Annotated[int, typer.Option(help="Periods forecast from each origin")] = 28,
+    origins: Annotated[int, typer.Option(help="Rolling origins; the last window ends at the end of the data")] = 3,
+    step: Annotated[int | None, typer.Option(help="Periods between origins (default: the horizon)")] = None,
+    models: Annotated[
+        str, typer.Option(help="Comma-separated: seasonal_naive, production, lightgbm, auto_ets, croston_sba, ...")
+    ] = "seasonal_naive,production",
+    plot: Annotated[Path | None, typer.Option(help="Write actual vs forecast and MASE per model to this PNG")] = None,
+    threads: Annotated[int, typer.Option(help="CPU threads for the models")] = 1,
+) -> None:
+    """Rolling-origin backtest: MASE, RMSSE and scaled pinball loss per model, scaled by in-sample seasonal naive."""
+    from presale_erp.adapters.datasets import DatasetError, load
+    from presale_erp.domain.errors import DomainError
+    from presale_erp.domain.forecasting import backtest as bt
+    from presale_erp.domain.forecasting.demand import Settings
+
+    if not dataset.exists():
+        raise _fail(f"{dataset} does not exist; give a demand file or folder with --dataset")
+    chosen = [m.strip() for m in models.split(",") if m.strip()]
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True) as bar:
+            bar.add_task(f"backtesting {', '.join(chosen)} on {dataset.name}", total=None)
+            result = bt.backtest(load(dataset), horizon, origins, step, chosen, settings=Settings(threads=threads))
+    except (DatasetError, DomainError) as exc:
+        raise _fail(getattr(exc, "detail", str(exc))) from exc
+    title = (
+        f"{dataset.name}: {len(result.demand.ids)} series, {result.demand.freq}, horizon {horizon}, "
+        f"{result.detail['origin'].nunique()} origins"
+    )
+    columns = ["model", "mase", "rmsse", "pinball", "coverage", "seconds"]
+    console.print(_backtest_table(title, list(result.summary[columns].itertuples(index=False, name=None))))
+    if plot is not None:
+        console.print(f"plot written to {bt.plot(result, plot)}")
+
+
+def _backtest_table(title: str, rows: list[tuple[str, float, float, float, float, float]]) -> Table:
+    table = Table(title=title)
+    for column in ("model", "MASE", "RMSSE", "pinball", "80% cover", "seconds"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for model, mase, rmsse, pinball, coverage, seconds in rows:
+        table.add_row(model, f"{mase:.3f}", f"{rmsse:.3f}", f"{pinball:.3f}", f"{coverage:.0%}", f"{seconds:.1f}")
+    return table

@@ -19,7 +19,7 @@ from presale_erp.domain.forecasting.demand import DEFAULT_QUANTILES, PRODUCTION,
 from presale_erp.domain.forecasting.metrics import quantile_column, score_series
 from presale_erp.domain.forecasting.series import DemandFrame, InvalidDemandData, prepare
 
-DEFAULT_MODELS = ("seasonal_naive", "auto_ets", "lightgbm", "lightgbm_tweedie", PRODUCTION)
+DEFAULT_MODELS = ("seasonal_naive", "auto_ets", "lightgbm_tweedie", PRODUCTION)
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ Models (by name):
 - `croston_sba`, `tsb`, `imapa`, `adida`: statsforecast's intermittent-demand models;
 - `auto_ets`: statsforecast's AutoETS, the classical reference.
 
-Every lag is at least the horizon, so a forecast never feeds on its own predictions (no recursion): the in-sample
-fitted values are honest h-step-ahead forecasts and their residuals give each series its quantiles.
+Every lag is at least the horizon, so a forecast never feeds on its own predictions (no recursion) and fitted
+values are h-step-ahead forecasts: a year of each series' fitted residuals gives the shape of its quantiles, and the
+last horizon, held out of training, tells how much wider errors are on unseen periods (q10..q90 covered 80 % of
+actuals in the M5 backtest).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class Settings:
     num_leaves: int = 31
     threads: int = 1
     seed: int = 0
-    # Past this many training rows, a random sample is used: accuracy flattens out long before, time does not.
+    # Past this many training rows the data is cut down: accuracy flattens out long before, time does not.
     max_train_rows: int = 1_000_000
     # With more rows than that: train on the most recent periods of each series (True) or a random sample (False).
     recent_only: bool = True
@@ -80,10 +82,11 @@ def forecast(
     (a price) stays at its last value.
     """
     demand = frame if isinstance(frame, DemandFrame) else prepare(frame)
-    _check_request(horizon, quantiles, model)
+    settings = settings or Settings()
+    _check_request(horizon, quantiles, model, settings)
     future = future_frame(demand, horizon, future_exog)
     levels = sorted({float(q) for q in quantiles})
-    rows = MODELS[model](demand, future, horizon, levels, settings or Settings())
+    rows = MODELS[model](demand, future, horizon, levels, settings)
     rows = rows[["id", "date", "mean", *[quantile_column(q) for q in levels]]]
     return Forecast(rows.reset_index(drop=True), model, model_version(model), data_fingerprint(demand.data))
 
@@ -99,11 +102,15 @@ def data_fingerprint(frame: pd.DataFrame) -> str:
     return hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
 
 
-def _check_request(horizon: int, quantiles: Sequence[float], model: str) -> None:
+def _check_request(horizon: int, quantiles: Sequence[float], model: str, settings: Settings) -> None:
     if model not in MODELS:
         raise InvalidDemandData(f"Unknown model '{model}'; choose from {', '.join(MODELS)}.")
     if horizon < 1:
         raise InvalidDemandData(f"The horizon must be at least one period, not {horizon}.")
+    if settings.intermittent_blend not in (None, *INTERMITTENT):
+        raise InvalidDemandData(
+            f"Unknown intermittent model '{settings.intermittent_blend}'; choose from {', '.join(INTERMITTENT)}."
+        )
     if any(not 0 < q < 1 for q in quantiles):
         raise InvalidDemandData(f"Quantiles must lie strictly between 0 and 1; got {list(quantiles)}.")
 
