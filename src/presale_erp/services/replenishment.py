@@ -88,13 +88,15 @@ def plan(db: Database, actor: Actor, *, now: datetime) -> PlanReport:
         positions = _positions(conn, demand_run, today)
         terms = _terms_by_sku(planning_repo.supplier_terms(conn))
         suggestions, candidates = [], []
-        for position in positions.values():
-            suggestions += _reorder(position, terms, demand_run, now)
-            candidates += _stock_alerts(position, terms, today)
         if presale_run is not None:
-            presale_suggestions, presale_alerts = _presale(conn, presale_run, positions, terms, now, today)
-            suggestions += presale_suggestions
-            candidates += presale_alerts
+            suggestions, candidates = _presale(conn, presale_run, positions, terms, now, today)
+        # A campaign's newsvendor quantity already covers that SKU's regular sales through the campaign: a reorder
+        # on top of it would buy the same units twice.
+        covered = {(s["sku_id"], s["warehouse_id"]) for s in suggestions}
+        for key, position in positions.items():
+            if key not in covered:
+                suggestions += _reorder(position, terms, demand_run, now)
+            candidates += _stock_alerts(position, terms, today)
         planning_repo.supersede_open_suggestions(conn)
         planning_repo.save_suggestions(conn, suggestions)
         synced = alerts.sync(conn, candidates, run_id=demand_run or presale_run, now=now)
@@ -305,12 +307,20 @@ def _presale_position(position, campaign, forecast, line, share, terms, run_id, 
         "deposits_held": forecast["committed"],
         "forecast_explanation": forecast["explanation"],
     }
+    ships_from = beijing_day(campaign["ships_from"])
+    after = ships_from + timedelta(days=AFTER_CAMPAIGN_DAYS)
+    regular = sum(mean for day, mean, _, _ in position.forecast if today <= day < after)
     if cost > 0 and price > 0:
         economics = UnitEconomics(cost, price, min(salvage, cost))
-        decision = newsvendor(DemandRange(point, min(low, point), max(high, point)), economics, on_hand=max(supply, 0))
+        # What the stock must cover: the campaign's balance-paid units plus regular sales until it has shipped.
+        need = DemandRange(point + regular, min(low, point) + regular, max(high, point) + regular)
+        decision = newsvendor(need, economics, on_hand=max(supply, 0))
         if decision.quantity > 0:
             supplier = _supplier(position, terms)
-            explanation = f"Presale {campaign['code']}: {decision.explanation} {forecast['explanation']}"
+            explanation = (
+                f"Presale {campaign['code']} and regular sales until {after} (about {regular:.0f} units): "
+                f"{decision.explanation} {forecast['explanation']}"
+            )
             suggestions.append(
                 _suggestion(
                     position,
@@ -346,9 +356,6 @@ def _presale_position(position, campaign, forecast, line, share, terms, run_id, 
                 details=details,
             )
         )
-    ships_from = beijing_day(campaign["ships_from"])
-    after = ships_from + timedelta(days=AFTER_CAMPAIGN_DAYS)
-    regular = sum(mean for day, mean, _, _ in position.forecast if today <= day < after)
     leftover = overstock_units(StockPicture(supply), point + regular)
     if point > 0 and leftover > OVERSTOCK_MARGIN * (point + regular):
         found.append(
