@@ -35,6 +35,21 @@ class Settings(BaseSettings):
     )
     carrier_id: str = Field(default="", description="Carrier account id (EBusinessID).")
     carrier_key: str = Field(default="", description="Carrier API key (AppKey) used to sign requests.")
+    tracking_url: str | None = Field(
+        default=None,
+        description="Kuaidi100-style tracking API base URL (https://poll.kuaidi100.com); empty: traces are pulled "
+        "through the Kdniao account above.",
+    )
+    kuaidi100_customer: str = Field(default="", description="Kuaidi100 customer (授权码).")
+    kuaidi100_key: str = Field(default="", description="Kuaidi100 key (授权key) used to sign queries.")
+    kuaidi100_salt: str = Field(
+        default="", description="Salt Kuaidi100 signs its trace pushes with; empty: pushes from Kuaidi100 are refused."
+    )
+    kuaidi100_callback_url: str = Field(
+        default="",
+        description="Public address of /api/v1/tracking/push/kuaidi100; with the salt set, parcels on their way are "
+        "subscribed so Kuaidi100 pushes their traces (polling goes on either way).",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     token_ttl_minutes: int = Field(default=12 * 60, description="How long a login token stays valid.")

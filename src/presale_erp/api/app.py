@@ -25,16 +25,21 @@ from presale_erp.api.routers import (
     planning,
     preorders,
     presale,
+    purchase_orders,
+    receiving,
     reservations,
     review,
     stock,
+    supplier_portal,
+    tracking,
     warehouses,
     webhooks,
 )
 from presale_erp.services.reservation_desk import ReservationDesk
 from presale_erp.settings import Settings, get_settings
 
-PUBLIC_PATHS = frozenset({"/healthz", "/api/v1/auth/login"})
+# The tracking push callbacks authenticate by the aggregator's signature, not by our tokens.
+PUBLIC_PATHS = frozenset({"/healthz", "/api/v1/auth/login"}) | tracking.PUSH_PATHS
 ROUTERS = [
     auth.router,
     catalog.router,
@@ -48,6 +53,10 @@ ROUTERS = [
     review.router,
     fulfilment.router,
     planning.router,
+    purchase_orders.router,
+    receiving.router,
+    supplier_portal.router,
+    tracking.router,
     audit.router,
     webhooks.router,
 ]

@@ -37,6 +37,8 @@ class Permission(StrEnum):
     PURCHASING_READ = "purchasing:read"  # suppliers and purchase orders
     PURCHASING_WRITE = "purchasing:write"
     WEBHOOKS_MANAGE = "webhooks:manage"  # subscribe other systems to events; see deliveries
+    # A supplier's own key (供应商协同): its purchase orders only. Never part of a role, never with another scope.
+    SUPPLIER_PORTAL = "supplier:portal"
 
 
 class Role(StrEnum):
@@ -72,7 +74,7 @@ _READ_ALL = frozenset(
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(Permission),
+    Role.ADMIN: frozenset(Permission) - {Permission.SUPPLIER_PORTAL},
     Role.CUSTOMER_SERVICE: _READ_ALL
     | {
         Permission.STOCK_RESERVE,
@@ -120,6 +122,7 @@ class Actor:
     kind: str  # "user" | "api_key" | "system"
     name: str
     permissions: frozenset[Permission]
+    supplier: str | None = None  # a supplier's key: the supplier code it is limited to
 
     @property
     def label(self) -> str:

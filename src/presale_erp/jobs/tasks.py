@@ -14,10 +14,24 @@ from typing import Any
 from huey import Huey, crontab
 from huey.exceptions import TaskLockedException
 
+from presale_erp.adapters.carriers.kuaidi100 import Kuaidi100Client
 from presale_erp.domain.access import SYSTEM
 from presale_erp.jobs.queue import huey, job_carrier, job_cipher, job_database
-from presale_erp.services import balances, fetch, fulfilment, parcels, planning, preorders, review, stock, webhooks
+from presale_erp.services import (
+    balances,
+    fetch,
+    fulfilment,
+    parcels,
+    planning,
+    preorders,
+    purchase_orders,
+    review,
+    stock,
+    tracking,
+    webhooks,
+)
 from presale_erp.services import jobs as job_service
+from presale_erp.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +45,63 @@ class Tasks:
     expire_reservations: Any
     check_ledger: Any
     fetch_orders: Any
+
+
+def _register_purchasing(queue: Huey, retry: dict[str, Any]) -> None:
+    @queue.periodic_task(crontab(minute="25"), name="check_purchase_order_risks_hourly", **retry)
+    def check_purchase_order_risks_hourly() -> dict:
+        """交期风险: flag PO lines whose promised date is unlikely or past; keep their alerts open or resolve them."""
+        with queue.lock_task("purchase_order_risks"):
+            report = purchase_orders.check_risks(job_database(), SYSTEM, now=datetime.now(UTC))
+        return {k: v for k, v in report.__dict__.items() if k != "flagged"}
+
+
+def _register_tracking(queue: Huey, retry: dict[str, Any]) -> None:
+    @queue.periodic_task(crontab(minute="*/10"), name="poll_tracking_every_10_minutes", **retry)
+    def poll_tracking_every_10_minutes() -> dict:
+        """物流轨迹: pull traces for parcels on their way; open or resolve stuck and exception alerts."""
+        source = job_trace_source()
+        if source is None:
+            return {"skipped": "no tracking account (PRESALE_ERP_TRACKING_URL or PRESALE_ERP_CARRIER_URL)"}
+        settings, now = get_settings(), datetime.now(UTC)
+        try:
+            with queue.lock_task("poll_tracking"):
+                subscribed = 0
+                if isinstance(source, Kuaidi100Client) and settings.kuaidi100_salt and settings.kuaidi100_callback_url:
+                    subscribed = tracking.subscribe_pushes(
+                        job_database(),
+                        source,
+                        callback_url=settings.kuaidi100_callback_url,
+                        salt=settings.kuaidi100_salt,
+                        now=now,
+                        cipher=job_cipher(),
+                    ).subscribed
+                report = tracking.poll_due(job_database(), source, now=now, cipher=job_cipher())
+        except TaskLockedException:
+            return {"skipped": "the previous poll is still running"}
+        recorded = report.recorded
+        return {
+            "subscribed": subscribed,
+            "polled": report.polled,
+            "failed": report.failed,
+            "stored": recorded.stored,
+            "alerts_opened": recorded.alerts_opened,
+            "alerts_resolved": recorded.alerts_resolved,
+        }
+
+
+def job_trace_source() -> tracking.TraceSource | None:
+    """Kuaidi100 when it is configured, else the Kdniao account that issues the waybills."""
+    settings = get_settings()
+    if settings.tracking_url:
+        return Kuaidi100Client(settings.tracking_url, settings.kuaidi100_customer, settings.kuaidi100_key)
+    return job_carrier()
+
+
+def _register_areas(queue: Huey, retry: dict[str, Any]) -> None:
+    """The periodic jobs of areas that keep their registration beside them (register() is at its size limit)."""
+    _register_purchasing(queue, retry)
+    _register_tracking(queue, retry)
 
 
 def register(queue: Huey) -> Tasks:
@@ -124,6 +195,8 @@ def register(queue: Huey) -> Tasks:
                 return planning.run_cycle(job_database(), SYSTEM, now=datetime.now(UTC), demand=False)
         except TaskLockedException:
             return {"skipped": "the nightly planning run is still going"}
+
+    _register_areas(queue, retry)
 
     @queue.periodic_task(crontab(minute="*"), name="expire_reservations_every_minute", **retry)
     def expire_reservations_every_minute() -> int:

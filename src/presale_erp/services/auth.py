@@ -11,12 +11,13 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
 
 from presale_erp.adapters.db import audit_repo, auth_repo
 from presale_erp.adapters.db import master_data_repo as repo
-from presale_erp.adapters.db.tables import access_tokens, api_keys, users
+from presale_erp.adapters.db.tables import access_tokens, api_keys, suppliers, users
 from presale_erp.adapters.db.unit_of_work import Database
-from presale_erp.domain.access import Actor, Role, parse_scopes, permissions_of
+from presale_erp.domain.access import Actor, Permission, Role, parse_scopes, permissions_of
 from presale_erp.domain.errors import Conflict, InvalidRequest, NotFound, Unauthenticated
 
 _hasher = PasswordHasher()
@@ -153,7 +154,12 @@ def _authenticate_api_key(db: Database, key: str, now: datetime) -> Actor:
         with db.uow() as uow:
             auth_repo.touch_api_key(uow.conn, row["id"], now)
             uow.commit()
-    return Actor("api_key", row["name"], parse_scopes(row["scopes"]))
+    if row["supplier_id"] is not None:
+        # A supplier's key holds the portal permission alone, whatever its row says, and is bound to its supplier.
+        with db.uow(write=False) as uow:
+            code = uow.conn.execute(select(suppliers.c.code).where(suppliers.c.id == row["supplier_id"])).scalar()
+        return Actor("api_key", row["name"], frozenset({Permission.SUPPLIER_PORTAL}), supplier=code)
+    return Actor("api_key", row["name"], parse_scopes(row["scopes"]) - {Permission.SUPPLIER_PORTAL})
 
 
 def create_api_key(db: Database, actor: Actor, *, name: str, scopes: list[str], now: datetime) -> dict[str, Any]:
@@ -161,18 +167,44 @@ def create_api_key(db: Database, actor: Actor, *, name: str, scopes: list[str], 
     granted = parse_scopes(scopes)
     if not granted:
         raise InvalidRequest("An API key needs at least one scope.")
+    if Permission.SUPPLIER_PORTAL in granted:
+        raise InvalidRequest("A supplier's key is made for that supplier: POST /api/v1/suppliers/{code}/api-keys.")
     if not name.strip():
         raise InvalidRequest("Give the API key a name that says which system uses it.")
     missing = sorted(p.value for p in granted if not actor.may(p))
     if missing:
         raise InvalidRequest(f"You cannot grant scopes you do not have yourself: {', '.join(missing)}.")
+    return _insert_api_key(db, actor, name=name, scopes=sorted(scopes), supplier_id=None, now=now)
+
+
+def create_supplier_api_key(db: Database, actor: Actor, *, supplier: str, name: str, now: datetime) -> dict[str, Any]:
+    """A key for one supplier (供应商协同): it confirms and reports on that supplier's purchase orders only."""
+    if not actor.may(Permission.PURCHASING_WRITE):
+        raise InvalidRequest("Only a purchaser may give a supplier a key.")
+    with db.uow(write=False) as uow:
+        supplier_id = uow.conn.execute(select(suppliers.c.id).where(suppliers.c.code == supplier)).scalar()
+    if supplier_id is None:
+        raise NotFound(f"No supplier with code {supplier}.")
+    label = name.strip() or f"supplier {supplier}"
+    scopes = [Permission.SUPPLIER_PORTAL.value]
+    return _insert_api_key(db, actor, name=label, scopes=scopes, supplier_id=supplier_id, now=now) | {
+        "supplier": supplier
+    }
+
+
+def _insert_api_key(
+    db: Database, actor: Actor, *, name: str, scopes: list[str], supplier_id: int | None, now: datetime
+) -> dict[str, Any]:
+    if not name.strip():
+        raise InvalidRequest("Give the API key a name that says which system uses it.")
     prefix = secrets.token_hex(6)
     key = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     row = {
         "name": name.strip(),
         "prefix": prefix,
         "key_hash": _sha256(key),
-        "scopes": sorted(scopes),
+        "scopes": scopes,
+        "supplier_id": supplier_id,
         "created_at": now,
         "created_by": actor.label,
     }

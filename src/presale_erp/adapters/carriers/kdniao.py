@@ -1,5 +1,5 @@
-"""Kdniao (快递鸟), the aggregator: electronic waybills (RequestType 1007, 电子面单) and instant trace queries (1002,
-即时查询), as in ../shared/formats/carrier_tracking.md section 2.
+"""Kdniao (快递鸟), the aggregator: electronic waybills (RequestType 1007, 电子面单), instant trace queries (1002,
+即时查询) and trace pushes (101, 102), as in ../shared/formats/carrier_tracking.md section 2.
 
 Every call is a form-encoded POST of RequestData (the JSON), EBusinessID, RequestType, DataSign and DataType=2.
 The eorder API takes one parcel per call, so a batch is sent concurrently over one pooled keep-alive client.
@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from presale_erp.adapters.http_retry import retry_after
+from presale_erp.adapters.platforms.signing import same
 from presale_erp.domain.shipping import (
     CarrierError,
     CarrierUnavailable,
@@ -33,10 +34,21 @@ from presale_erp.domain.shipping import (
     WaybillRefused,
     WaybillRequest,
 )
+from presale_erp.domain.tracking import (
+    CarrierTrace,
+    ForgedPush,
+    Stage,
+    TraceNode,
+    UnreadablePush,
+    kdniao_stage,
+    location_in,
+    stage_from_text,
+)
 
 PATH = "/Ebusiness/EbusinessOrderHandle.aspx"
 EORDER = "1007"  # 电子面单
 INSTANT_QUERY = "1002"  # 即时查询
+TRACE_PUSHES = {"101", "102"}  # 订阅推送, 增值版推送
 JSON_DATA = "2"
 BEIJING = timezone(timedelta(hours=8))  # Kdniao's times carry no zone; they are Beijing time
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S")  # AcceptTime may use '/' (doc section 2 example)
@@ -44,6 +56,7 @@ RETRYABLE = {429, 500, 502, 503, 504}
 
 # Our carrier codes → Kdniao ShipperCode. They coincide today; the map is where a divergence would go.
 SHIPPER_CODES = {code: code for code in ("ZTO", "YTO", "STO", "YD", "SF", "EMS", "JD")}
+CARRIERS = {shipper: carrier for carrier, shipper in SHIPPER_CODES.items()}
 
 RESULT_OK = "100"
 RESULT_ALREADY_ISSUED = "106"  # 该订单号已下单成功: a repeat of an OrderCode, answered with the number issued before
@@ -149,6 +162,20 @@ class KdniaoClient:
             payload["CustomerName"] = phone_last4
         body = self._call(INSTANT_QUERY, payload)
         return _read_trace(carrier, tracking_no, body)
+
+    def track(self, carrier: str, tracking_no: str, phone_last4: str = "") -> CarrierTrace:
+        """The parcel's trace now, node by node in our stages (query_trace gives the older, coarser view)."""
+        payload = {"OrderCode": "", "ShipperCode": _shipper(carrier), "LogisticCode": tracking_no}
+        if phone_last4:
+            payload["CustomerName"] = phone_last4
+        body = self._call(INSTANT_QUERY, payload)
+        if body.get("Success") is not True and str(body.get("State", "")).strip() != "0":
+            reason = str(body.get("Reason") or "no reason given")
+            raise CarrierError(f"kdniao 1002 for {carrier} {tracking_no}: refused: {reason}")
+        try:
+            return read_traces(body, carrier=carrier, tracking_no=tracking_no)
+        except ValueError as exc:
+            raise CarrierError(f"kdniao 1002 for {carrier} {tracking_no}: {exc}") from None
 
     def _waybill(self, request: WaybillRequest) -> Waybill | WaybillRefused:
         if request.carrier not in SHIPPER_CODES:
@@ -313,3 +340,80 @@ def beijing_to_utc(text: str) -> datetime:
 
 def _short(body: dict[str, Any]) -> str:
     return json.dumps(body, ensure_ascii=False)[:300]
+
+
+def read_traces(body: dict[str, Any], *, carrier: str = "", tracking_no: str = "") -> CarrierTrace:
+    """A 1002 answer, or one waybill of a push, as our trace. Raises ValueError when it cannot be read."""
+    shipper = str(body.get("ShipperCode") or "")
+    carrier = CARRIERS.get(shipper, carrier) or shipper
+    number = str(body.get("LogisticCode") or tracking_no).strip()
+    if not carrier or not number:
+        raise ValueError("the answer names no ShipperCode or LogisticCode")
+    traces = body.get("Traces") or []
+    if not isinstance(traces, list):
+        raise ValueError("Traces is not a list")
+    state, detailed = str(body.get("State", "")).strip(), str(body.get("StateEx") or "").strip()
+    overall = kdniao_stage(state, detailed)
+    last = len(traces) - 1  # Kdniao sends them ascending: the last one is the newest
+    nodes = sorted(
+        (
+            _trace_node(carrier, number, node, overall, detailed or state, newest=(i == last))
+            for i, node in enumerate(traces)
+        ),
+        key=lambda n: n.at,
+    )
+    return CarrierTrace(carrier, number, overall if nodes else None, nodes, str(body.get("Reason") or ""))
+
+
+def _trace_node(
+    carrier: str, number: str, node: Any, overall: Stage | None, overall_code: str, *, newest: bool
+) -> TraceNode:
+    if not isinstance(node, dict) or not isinstance(node.get("AcceptTime"), str):
+        raise ValueError(f"a trace node has no AcceptTime: {node!r}")
+    text = str(node.get("AcceptStation") or "").strip()
+    action = str(node.get("Action") or "").strip()  # 增值版 only
+    stage = kdniao_stage("", action) if action else None
+    if stage is None:  # the basic API gives one State for the parcel: the newest node has it, the rest say it
+        stage = overall if newest and overall else stage_from_text(text)
+    return TraceNode(
+        carrier=carrier,
+        tracking_no=number,
+        at=beijing_to_utc(node["AcceptTime"]),
+        stage=stage,
+        state_code=action or (overall_code if newest else ""),
+        location=str(node.get("Location") or location_in(text))[:200],
+        description=text[:1000],
+    )
+
+
+def read_push(form: dict[str, str], ebusiness_id: str, app_key: str) -> list[CarrierTrace]:
+    """A push (RequestData, DataSign, RequestType 101/102) checked against our AppKey, one trace per waybill.
+    ForgedPush: the DataSign or the account is wrong; UnreadablePush: not a trace push we can read."""
+    data, sign = form.get("RequestData"), form.get("DataSign")
+    if not data:
+        raise UnreadablePush("the push has no RequestData")
+    if not sign or not same(sign, data_sign(data, app_key)):
+        raise ForgedPush("the push's DataSign does not match Base64(MD5(RequestData + AppKey))")
+    if form.get("RequestType") not in TRACE_PUSHES:
+        raise UnreadablePush(f"RequestType {form.get('RequestType')!r} is not a trace push (101, 102)")
+    try:
+        body = json.loads(data)
+        if not isinstance(body, dict) or not isinstance(body.get("Data"), list):
+            raise ValueError("RequestData has no Data list")
+        if str(body.get("EBusinessID") or ebusiness_id) != ebusiness_id:
+            raise ValueError(f"the push is for another account ({body.get('EBusinessID')})")
+        return [read_traces(_waybill_object(item)) for item in body["Data"]]
+    except ValueError as exc:
+        raise UnreadablePush(f"the push's RequestData cannot be read: {exc}") from None
+
+
+def _waybill_object(item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise ValueError(f"a pushed waybill is not an object: {item!r}")
+    return item
+
+
+def push_reply(ebusiness_id: str, at: datetime, *, success: bool = True, reason: str = "") -> dict[str, Any]:
+    """What Kdniao expects back from the callback; UpdateTime in Beijing time, as its own fields are."""
+    when = at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+    return {"EBusinessID": ebusiness_id, "UpdateTime": when, "Success": success, "Reason": reason}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Date, and_, case, cast, delete, func, literal, select, update
@@ -31,12 +32,14 @@ from presale_erp.adapters.db.tables import (
     reservations,
     shops,
     skus,
+    stock_costs,
     stock_positions,
     supplier_skus,
     suppliers,
     warehouses,
 )
 from presale_erp.adapters.db.upsert import upsert
+from presale_erp.domain.money import yuan
 
 BUSINESS_UTC_OFFSET_HOURS = 8  # a merchant's day is a Beijing day: 双11 starts at 00:00 CST, 16:00 UTC the day before
 
@@ -279,6 +282,7 @@ def stock_by_position(conn: Connection) -> list[dict[str, Any]]:
             stock_positions.c.presale_booked,
             stock_positions.c.in_transit_purchase,
             skus.c.unit_cost,
+            stock_costs.c.average_cost,
             skus.c.list_price,
             replenishment_settings.c.service_level,
             replenishment_settings.c.lead_time_days,
@@ -297,8 +301,24 @@ def stock_by_position(conn: Connection) -> list[dict[str, Any]]:
                 replenishment_settings.c.warehouse_id == stock_positions.c.warehouse_id,
             ),
         )
+        .outerjoin(
+            stock_costs,
+            and_(
+                stock_costs.c.sku_id == stock_positions.c.sku_id,
+                stock_costs.c.warehouse_id == stock_positions.c.warehouse_id,
+            ),
+        )
     )
-    return [dict(r) for r in conn.execute(query).mappings()]
+    return [_at_average_cost(dict(r)) for r in conn.execute(query).mappings()]
+
+
+def _at_average_cost(row: dict[str, Any]) -> dict[str, Any]:
+    """The position's cost is its moving average where receipts keep one, else the catalogue cost. Planning
+    prices suggestions and alerts in money, so the average is taken to the fen here."""
+    average = row.pop("average_cost")
+    if average is not None:
+        row["unit_cost"] = yuan(Decimal(average))
+    return row
 
 
 def open_inbound(conn: Connection) -> list[dict[str, Any]]:

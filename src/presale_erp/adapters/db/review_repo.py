@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.engine import Connection
 
-from presale_erp.adapters.db import bulk
+from presale_erp.adapters.db import bulk, costing_repo
 from presale_erp.adapters.db.tables import (
     blacklist,
     order_lines,
@@ -19,7 +19,6 @@ from presale_erp.adapters.db.tables import (
     reservations,
     review_rules,
     shops,
-    skus,
     stock_positions,
 )
 from presale_erp.adapters.db.upsert import upsert
@@ -137,13 +136,8 @@ def sku_history(conn: Connection, sku_ids: set[int]) -> tuple[dict[int, SkuHisto
             .group_by(order_lines.c.sku_id)
         )
     }
-    costs = {
-        sku: cost
-        for sku, cost in conn.execute(
-            select(skus.c.id, skus.c.unit_cost).where(skus.c.id.in_(wanted), skus.c.unit_cost.is_not(None))
-        )
-    }
-    return history, costs
+    # The moving average cost where receipts have been costed, else the catalogue's unit cost.
+    return history, costing_repo.sku_costs(conn, wanted)
 
 
 def sku_available(conn: Connection, sku_ids: set[int]) -> dict[int, int]:
