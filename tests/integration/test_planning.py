@@ -8,7 +8,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
+from presale_erp.adapters.db.tables import demand_forecasts
 from presale_erp.domain.access import SYSTEM
 from presale_erp.domain.errors import Conflict, InvalidRequest
 from presale_erp.domain.ledger import ReservationStage
@@ -207,3 +209,33 @@ def test_opened_and_resolved_alerts_are_queued_for_webhook_subscribers(tea):
 
     events = [d["event"] for d in webhooks.list_deliveries(tea, status="pending")]
     assert events.count("alert.resolved") >= 2
+
+
+def test_allocated_orders_roll_up_into_the_history_of_the_warehouse_that_serves_them(db):
+    from tests.integration.test_fulfilment import approve_and_allocate, push
+    from tests.integration.test_fulfilment import set_up as fulfilment_set_up
+
+    fulfilment_set_up(db)
+    push(db, "9001", units=2)  # 浙江: served from HZ
+    push(db, "9002", units=1, province="广东省", buyer="b2")  # 广东: served from GZ
+    assert approve_and_allocate(db).allocated == 2
+
+    rows = demand_history.roll_up_orders(db, today=TODAY)
+
+    history = demand_history.history_frame(db)
+    by_series = dict(zip(history["id"], history["quantity"], strict=True))
+    assert rows == 2 and by_series == {"TEA-250G@HZ": 2, "TEA-250G@GZ": 1}
+    assert set(history["date"].dt.date) == {TODAY}  # ordered 2 hours before NOW, the same Beijing day
+
+
+def test_old_demand_runs_keep_their_versions_but_not_their_daily_rows(tea, monkeypatch):
+    monkeypatch.setattr(forecasting, "KEEP_DEMAND_RUNS", 1)
+
+    first = forecasting.run_demand_forecast(tea, SYSTEM, now=NOW, horizon=7)
+    second = forecasting.run_demand_forecast(tea, SYSTEM, now=NOW, horizon=7)
+
+    assert [r["id"] for r in forecasting.list_runs(tea, kind="demand")] == [second.run_id, first.run_id]
+    assert len(forecasting.latest_demand_forecast(tea)["rows"]) == 7
+    with tea.uow(write=False) as uow:
+        runs_with_rows = {r for (r,) in uow.conn.execute(select(demand_forecasts.c.run_id).distinct())}
+    assert runs_with_rows == {second.run_id}

@@ -27,6 +27,7 @@ DEFAULT_HORIZON_DAYS = 56
 MIN_HISTORY_DAYS = 28  # a series shorter than four weeks is left out (it would only echo its last days)
 LONG_HISTORY_MARGIN_DAYS = 120  # beyond the horizon, for the global model's lags and rolling windows to have rows
 SHORT_HISTORY_MODEL = "auto_ets"
+KEEP_DEMAND_RUNS = 7  # a week of nightly forecasts to compare; older runs keep their summary, not their rows
 # Below this many finished campaign curves a learned curve model has too little to learn from: analogs instead.
 MIN_CURVES_FOR_LEARNED_MODEL = 200
 PRESALE_MODEL_VERSION = "1.0.0"
@@ -137,6 +138,7 @@ def _store_demand(
             )
         ]
         planning_repo.save_demand_forecasts(uow.conn, rows)
+        planning_repo.prune_demand_forecasts(uow.conn, keep_runs=KEEP_DEMAND_RUNS)
         planning_repo.finish_run(
             uow.conn,
             run_id,
