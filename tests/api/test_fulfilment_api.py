@@ -53,6 +53,10 @@ def test_allocation_run_parcels_unmerge_and_waybills_over_http(client: TestClien
     client.app.state.cipher = CIPHER  # the orders were taken in by the test's own cipher
 
     [merged] = client.get("/api/v1/parcels", params={"status": "allocated"}, headers=as_role(CS)).json()
+    order_id = merged["lines"][0]["order_id"]
+    of_order = client.get(f"/api/v1/orders/{order_id}/parcels", headers=as_role(CS))
+    assert of_order.status_code == 200, of_order.text  # not taken for /orders/{shop}/{platform order id}
+    assert [p["code"] for p in of_order.json()] == [merged["code"]]
     undone = client.post(f"/api/v1/parcels/{merged['code']}/unmerge", headers=as_role(CS))
     assert undone.status_code == 200, undone.text
     with serving(make_carrier_app("1109259", "k" * 16)) as url:

@@ -47,11 +47,12 @@ ROUTERS = [
     stock.router,
     reservations.router,
     presale.router,
+    # Before orders: its GET /orders/{order_id}/parcels would otherwise be read as /orders/{shop}/{platform id}.
+    fulfilment.router,
     orders.router,
     preorders.router,
     fetching.router,
     review.router,
-    fulfilment.router,
     planning.router,
     purchase_orders.router,
     receiving.router,
