@@ -4,6 +4,7 @@ in the same transaction (the outbox)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -56,10 +57,19 @@ class Synced:
     resolved: int
 
 
-def sync(conn, candidates: list[dict[str, Any]], *, run_id: int | None, now: datetime) -> Synced:
-    """Match a planning pass's findings with the alerts on record, inside the caller's transaction."""
+def sync(
+    conn,
+    candidates: list[dict[str, Any]],
+    *,
+    run_id: int | None,
+    now: datetime,
+    in_scope: Callable[[dict[str, Any]], bool] = lambda alert: alert["kind"] in PLANNING_KINDS,
+) -> Synced:
+    """Match what one pass found with the alerts on record, inside the caller's transaction: open the new ones,
+    refresh those still there, reopen those that came back, and resolve the open ones in scope (the alerts this
+    pass looked at: planning's kinds, one purchase order's lines, a set of parcels) that it no longer finds."""
     found = {c["key"]: c for c in candidates}
-    open_now = {k: a for k, a in planning_repo.open_alerts_by_key(conn).items() if a["kind"] in PLANNING_KINDS}
+    open_now = {k: a for k, a in planning_repo.open_alerts_by_key(conn).items() if in_scope(a) or k in found}
     known = planning_repo.alert_ids_by_key(conn, [k for k in found if k not in open_now])
     new_rows, reopened = [], []
     for key, alert in found.items():
@@ -96,6 +106,7 @@ def _event(alert: dict[str, Any], status: str) -> dict[str, Any]:
         "reason": alert["reason"],
         "action": alert["action"],
         "money_at_stake": str(alert["money_at_stake"]),
+        "details": alert["details"],
     }
 
 

@@ -7,12 +7,13 @@ with the presale orders and revenue that wait on it and the other suppliers that
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from presale_erp.adapters.db import audit_repo, lookups, planning_repo
+from presale_erp.adapters.db import audit_repo, lookups
 from presale_erp.adapters.db import purchase_order_repo as repo
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.adapters.importing import purchase_order_sheet
@@ -20,7 +21,7 @@ from presale_erp.domain import purchasing as rules
 from presale_erp.domain.access import Actor
 from presale_erp.domain.errors import Conflict, InvalidRequest, NotFound
 from presale_erp.domain.money import yuan
-from presale_erp.services import webhooks
+from presale_erp.services import alerts, webhooks
 from presale_erp.services.demand_history import beijing_day
 
 EVENTS = {
@@ -553,7 +554,8 @@ def check_risks_in(conn, now: datetime, *, po_ids: list[int] | None = None) -> R
     candidates = _alerts(conn, flagged)
     report.flagged = candidates
     scope = None if po_ids is None else {h["code"] for h in heads}
-    report.alerts_opened, report.alerts_resolved = _sync_alerts(conn, candidates, scope, now)
+    synced = alerts.sync(conn, candidates, run_id=None, now=now, in_scope=_risk_alert_of(scope))
+    report.alerts_opened, report.alerts_resolved = synced.opened, synced.resolved
     return report
 
 
@@ -693,53 +695,15 @@ def _details(po, line, assessment, outstanding, waiting, others, revenue) -> dic
     }
 
 
-def _sync_alerts(conn, candidates: list[dict[str, Any]], scope: set[str] | None, now: datetime) -> tuple[int, int]:
-    """Like the planning alerts (services/alerts.py), but only over purchase order alerts in scope, so a check of
-    one order never resolves another order's alert."""
-    found = {c["key"]: c for c in candidates}
-    open_now = {
-        k: a
-        for k, a in planning_repo.open_alerts_by_key(conn).items()
-        if a["kind"] in RISK_KINDS.values() and (scope is None or a["details"].get("purchase_order") in scope)
-    }
-    known = planning_repo.alert_ids_by_key(conn, [k for k in found if k not in open_now])
-    keep = ("severity", "money_at_stake", "title", "reason", "action", "details")
-    opened = []
-    for key, alert in found.items():
-        if key in open_now:
-            planning_repo.refresh_alert(conn, open_now[key]["id"], {**{k: alert[k] for k in keep}, "last_seen_at": now})
-        elif key in known:
-            planning_repo.reopen(
-                conn, known[key], {**{k: alert[k] for k in keep}, "last_seen_at": now, "first_seen_at": now}
-            )
-            opened.append(alert)
-        else:
-            planning_repo.insert_alerts(
-                conn,
-                [
-                    {
-                        **alert,
-                        "run_id": None,
-                        "status": "open",
-                        "first_seen_at": now,
-                        "last_seen_at": now,
-                        "resolved_at": None,
-                    }
-                ],
-            )
-            opened.append(alert)
-    gone = [a for k, a in open_now.items() if k not in found]
-    planning_repo.resolve_alerts(conn, [a["id"] for a in gone], now)
-    for alert, status in [*((a, "open") for a in opened), *((a, "resolved") for a in gone)]:
-        webhooks.enqueue(
-            conn, f"alert.{'opened' if status == 'open' else 'resolved'}", _alert_event(alert, status), now
+def _risk_alert_of(scope: set[str] | None) -> Callable[[dict[str, Any]], bool]:
+    """Only purchase order alerts in scope, so a check of one order never resolves another order's alert."""
+
+    def in_scope(alert: dict[str, Any]) -> bool:
+        return alert["kind"] in RISK_KINDS.values() and (
+            scope is None or alert["details"].get("purchase_order") in scope
         )
-    return len(opened), len(gone)
 
-
-def _alert_event(alert: dict[str, Any], status: str) -> dict[str, Any]:
-    keep = ("key", "kind", "severity", "title", "reason", "action", "money_at_stake", "details")
-    return {**{k: alert[k] for k in keep}, "status": status}
+    return in_scope
 
 
 # --- Supplier reliability -----------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from presale_erp.domain.tracking import (
     concerns,
     trace_key,
 )
-from presale_erp.services import webhooks
+from presale_erp.services import alerts
 
 ALERT_KINDS = ("shipment_stuck", "shipment_exception")
 PHONE_CARRIERS = frozenset({"SF"})  # answer traces only with the buyer's (or sender's) phone, last 4 digits
@@ -284,34 +284,18 @@ def _sync_alerts(
     conn, parcels: list[dict[str, Any]], newest: dict[str, dict[str, Any]], now: datetime
 ) -> tuple[int, int]:
     """One alert per (kind, parcel), open while its cause holds: opened, refreshed, reopened or resolved."""
-    codes = [p["code"] for p in parcels]
     wanted: dict[str, tuple[Concern, dict[str, Any]]] = {}
     for parcel in parcels:
         for concern in concerns(parcel["tracking_state"], parcel["tracking_updated_at"], now, code=parcel["code"]):
             wanted[f"{concern.kind}:{parcel['code']}"] = (concern, parcel)
-    on_record = repo.alerts_by_key(conn, [f"{kind}:{code}" for kind in ALERT_KINDS for code in codes])
     values = repo.parcel_values(conn, sorted({p["code"] for _, p in wanted.values()}))
-    opened = resolved = 0
-    for key, (concern, parcel) in sorted(wanted.items()):
-        row = _alert_row(key, concern, parcel, newest.get(parcel["code"]), values.get(parcel["code"]), now)
-        existing = on_record.get(key)
-        if existing is None:
-            repo.insert_alert(conn, {**row, "status": "open", "first_seen_at": now, "resolved_at": None})
-        elif existing["status"] == "open":
-            repo.update_alert(conn, existing["id"], row)
-            continue
-        else:
-            repo.update_alert(
-                conn, existing["id"], {**row, "status": "open", "first_seen_at": now, "resolved_at": None}
-            )
-        webhooks.enqueue(conn, "alert.opened", _event(row, "open"), now)
-        opened += 1
-    for key, alert in sorted(on_record.items()):
-        if key not in wanted and alert["status"] == "open":
-            repo.resolve_alert(conn, alert["id"], now)
-            webhooks.enqueue(conn, "alert.resolved", _event(alert, "resolved"), now)
-            resolved += 1
-    return opened, resolved
+    rows = [
+        _alert_row(key, concern, parcel, newest.get(parcel["code"]), values.get(parcel["code"]), now)
+        for key, (concern, parcel) in sorted(wanted.items())
+    ]
+    considered = {f"{kind}:{p['code']}" for kind in ALERT_KINDS for p in parcels}
+    synced = alerts.sync(conn, rows, run_id=None, now=now, in_scope=lambda alert: alert["key"] in considered)
+    return synced.opened, synced.resolved
 
 
 def _alert_row(
@@ -342,19 +326,6 @@ def _alert_row(
             "state_code": last.get("state_code", ""),
         },
         "last_seen_at": now,
-    }
-
-
-def _event(alert: dict[str, Any], status: str) -> dict[str, Any]:
-    return {
-        "key": alert["key"],
-        "kind": alert["kind"],
-        "status": status,
-        "severity": alert["severity"],
-        "title": alert["title"],
-        "reason": alert["reason"],
-        "action": alert["action"],
-        "money_at_stake": str(alert["money_at_stake"]),
     }
 
 
@@ -391,7 +362,7 @@ def by_platform_order(db: Database, shop: str, platform_order_id: str) -> dict[s
 def _parcel_views(conn, codes: list[str]) -> list[dict[str, Any]]:
     traces = repo.traces_of_parcels(conn, codes)
     orders = repo.orders_of_parcels(conn, codes)
-    alerts = repo.open_alerts(conn, ALERT_KINDS, codes)
+    open_alerts = repo.open_alerts(conn, ALERT_KINDS, codes)
     return [
         {
             **{k: parcel[k] for k in ("code", "carrier", "tracking_no", "status", "tracking_state")},
@@ -399,7 +370,7 @@ def _parcel_views(conn, codes: list[str]) -> list[dict[str, Any]]:
             "orders": orders.get(parcel["code"], []),
             "alerts": [
                 {"kind": a["kind"], "severity": a["severity"], "title": a["title"], "action": a["action"]}
-                for a in alerts
+                for a in open_alerts
                 if a["key"].endswith(f":{parcel['code']}")
             ],
             "traces": [_trace_view(row) for row in reversed(traces.get(parcel["code"], []))],  # newest first

@@ -256,25 +256,6 @@ def record_done(conn: Connection, keys: Sequence[str], *, name: str, at: datetim
 # --- alerts -------------------------------------------------------------------------------------------------------
 
 
-def alerts_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-    if not keys:
-        return {}
-    query = select(alerts).where(alerts.c.key.in_(list(keys)))
-    return {row["key"]: dict(row) for row in conn.execute(query).mappings()}
-
-
-def insert_alert(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(alerts.insert(), [row])
-
-
-def update_alert(conn: Connection, alert_id: int, values: dict[str, Any]) -> None:
-    conn.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
-
-
-def resolve_alert(conn: Connection, alert_id: int, now: datetime) -> None:
-    conn.execute(update(alerts).where(alerts.c.id == alert_id).values(status="resolved", resolved_at=now))
-
-
 def open_alerts(conn: Connection, kinds: Sequence[str], codes: Sequence[str]) -> list[dict[str, Any]]:
     """Open shipment alerts of these parcels (their keys are kind:parcel_code)."""
     keys = [f"{kind}:{code}" for kind in kinds for code in codes]
