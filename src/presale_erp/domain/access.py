@@ -37,6 +37,9 @@ class Permission(StrEnum):
     PURCHASING_READ = "purchasing:read"  # suppliers and purchase orders
     PURCHASING_WRITE = "purchasing:write"
     WEBHOOKS_MANAGE = "webhooks:manage"  # subscribe other systems to events; see deliveries
+    FINANCE_READ = "finance:read"  # payments, refunds, reconciliation, reports, receivables, vouchers
+    FINANCE_WRITE = "finance:write"  # record payments and refunds, import bills, credit limits, chart of accounts
+    AFTERSALES = "aftersales:write"  # 售后: open and process refund-only and return-and-refund cases
     # A supplier's own key (供应商协同): its purchase orders only. Never part of a role, never with another scope.
     SUPPLIER_PORTAL = "supplier:portal"
 
@@ -82,6 +85,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.ORDERS_REVIEW,
         Permission.PII_READ,
         Permission.FULFILMENT_RUN,
+        Permission.AFTERSALES,
     },
     Role.WAREHOUSE: _READ_ALL
     | {
@@ -91,10 +95,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.PII_READ,
         Permission.FULFILMENT_RUN,
         Permission.FULFILMENT_SETTINGS,
+        Permission.AFTERSALES,  # returned parcels are received back by the warehouse
     },
     Role.PURCHASER: _READ_ALL
     | {Permission.CATALOG_WRITE, Permission.PRESALE_WRITE, Permission.PLANNING_RUN, Permission.PURCHASING_WRITE},
-    Role.FINANCE: _READ_ALL | {Permission.AUDIT_READ, Permission.ORDERS_REVIEW, Permission.FINANCE_REVIEW},
+    Role.FINANCE: _READ_ALL
+    | {
+        Permission.AUDIT_READ,
+        Permission.ORDERS_REVIEW,
+        Permission.FINANCE_REVIEW,
+        Permission.FINANCE_READ,
+        Permission.FINANCE_WRITE,
+        Permission.AFTERSALES,
+    },
     Role.VIEWER: _READ_ALL,
 }
 

@@ -925,3 +925,51 @@ tracking_traces = Table(  # 物流轨迹: each node once, whether pulled from th
     Column("received_at", UtcDateTime, nullable=False),
     Index("ix_tracking_traces_number", "carrier", "tracking_no", "at"),
 )
+
+# --- Finance: money in and out per order, and revenue and cost as goods ship and come back -------------------------
+
+payment_entries = Table(  # 收支流水: every amount paid, refunded or charged, one immutable row each
+    "payment_entries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("entry_key", String(160), nullable=False, unique=True),  # chosen by the caller: a retry is a no-op
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("order_id", BigId, ForeignKey("orders.id")),  # null: a charge not tied to one order
+    # deposit | balance | full_payment | refund | platform_fee | commission | adjustment
+    Column("kind", String(20), nullable=False),
+    Column("amount", Money, nullable=False),  # signed: + money in to the merchant, - money out
+    Column("channel", String(20), nullable=False),  # alipay | wechat | douyin | pinduoduo | jd | shopify | bank
+    Column("external_ref", String(80), nullable=False),  # the payment channel's trade or refund number
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("source", String(20), nullable=False),  # platform | aftersales | settlement | manual
+    Column("note", String(300), nullable=False, default="", server_default=""),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("recorded_by", String(120), nullable=False),
+    Index("ix_payment_entries_shop_at", "shop_id", "occurred_at"),
+    Index("ix_payment_entries_order", "order_id"),
+    Index("ix_payment_entries_external_ref", "external_ref"),
+    Index("ix_payment_entries_at", "occurred_at"),
+)
+
+sales_postings = Table(  # 收入成本明细: revenue and cost of goods as they ship, come back or are refunded
+    "sales_postings",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("posting_key", String(160), nullable=False, unique=True),  # e.g. ship:<parcel>:<order>:<line>
+    Column("kind", String(20), nullable=False),  # shipment | return | refund_allowance (refund, goods kept)
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("order_id", BigId, ForeignKey("orders.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("sku_id", Integer, ForeignKey("skus.id"), nullable=False),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("quantity", Integer, nullable=False),  # signed: + shipped, - returned, 0 for an allowance
+    Column("revenue", Money, nullable=False),  # signed, the line's paid amount share
+    Column("unit_cost", Numeric(18, 6), nullable=False),  # moving average cost at that moment
+    Column("cost", Money, nullable=False),  # signed, quantity x unit_cost rounded to the fen
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("recorded_by", String(120), nullable=False),
+    Index("ix_sales_postings_shop_at", "shop_id", "occurred_at"),
+    Index("ix_sales_postings_sku_at", "sku_id", "occurred_at"),
+    Index("ix_sales_postings_warehouse_at", "warehouse_id", "occurred_at"),
+    Index("ix_sales_postings_order", "order_id"),
+)
