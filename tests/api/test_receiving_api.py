@@ -7,7 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from presale_erp.domain.access import SYSTEM, Role
-from presale_erp.services import purchasing
+from presale_erp.domain.warehouse import ZoneKind
+from presale_erp.services import purchasing, warehouses
 from tests import builders
 from tests.conftest import NOW
 from tests.integration.test_receiving import place_order
@@ -22,9 +23,12 @@ def ok(response, status: int = 200) -> dict:
 
 @pytest.fixture
 def ordered(client: TestClient) -> TestClient:
-    """PO-1 (confirmed): line 1, 100 TEA at 10.00; line 2, 10 CUP at 60.00, for warehouse HZ (bins A-01, A-02)."""
+    """PO-1 (confirmed): line 1, 100 TEA at 10.00; line 2, 10 CUP at 60.00, for warehouse HZ (bins A-01, A-02 and
+    the damaged bin X-01)."""
     db = client.app.state.db
     builders.warehouse(db, "HZ", bins=("A-01", "A-02"))
+    warehouses.create_zone(db, SYSTEM, warehouse="HZ", code="X", name="残次品区", kind=ZoneKind.DEFECTIVE, now=NOW)
+    warehouses.create_bins(db, SYSTEM, warehouse="HZ", zone="X", codes=["X-01"], now=NOW)
     builders.sku(db, "TEA")
     builders.sku(db, "CUP")
     purchasing.create_supplier(db, SYSTEM, purchasing.NewSupplier("WESTLAKE", "西湖茶厂"), now=NOW)
@@ -54,15 +58,30 @@ def test_the_warehouse_receives_and_purchasing_sees_the_cost(ordered, as_role):
         ("CUP", 10, 0, "A-02"),
     ]
     costs = ok(ordered.get("/api/v1/stock-costs?warehouse=HZ", headers=as_role(Role.FINANCE)))
-    assert [(c["sku"], c["on_hand"], c["unit_cost"], c["value"]) for c in costs] == [
-        ("CUP", 10, "60.517000", "605.17"),
-        ("TEA", 48, "10.517292", "504.83"),
+    assert [(c["sku"], c["on_hand"], c["unit_cost"], c["value"], c["damaged"], c["damaged_value"]) for c in costs] == [
+        ("CUP", 10, "60.517000", "605.17", 0, "0.00"),
+        ("TEA", 48, "10.517292", "504.83", 2, "21.03"),  # 2 × 10.517292 = 21.034584
     ]
     valuation = ok(ordered.get("/api/v1/stock-valuation", headers=as_role(Role.FINANCE)))
-    assert valuation == [{"warehouse": "HZ", "units": 58, "value": "1110.00", "units_without_cost": 0}]
+    assert valuation == [
+        {
+            "warehouse": "HZ",
+            "units": 58,
+            "value": "1110.00",
+            "units_without_cost": 0,
+            "damaged_units": 2,
+            "damaged_value": "21.03",
+            "damaged_units_without_cost": 0,
+        }
+    ]
+    tea = ok(ordered.get("/api/v1/stock/TEA/HZ", headers=as_role(Role.VIEWER)))
+    assert (tea["on_hand"], tea["damaged"], tea["available_to_sell"]) == (48, 2, 48)
+    assert [(b["bin"], b["sellable"], b["on_hand"]) for b in tea["bins"]] == [("A-01", True, 48), ("X-01", False, 2)]
     assert ok(ordered.get("/api/v1/ledger/check", headers=as_role(Role.WAREHOUSE))) == []
-    again = ordered.post(RECEIPTS, json=body, headers=as_role(Role.WAREHOUSE))
-    assert again.status_code == 409 and "already booked" in again.json()["detail"]
+    again = ok(ordered.post(RECEIPTS, json=body, headers=as_role(Role.WAREHOUSE)))  # a retry: 200, the same receipt
+    assert again == got | {"replayed": True}
+    other = ordered.post(RECEIPTS, json=body | {"landed_costs": []}, headers=as_role(Role.WAREHOUSE))
+    assert other.status_code == 409 and "already booked with other content" in other.json()["detail"]
 
 
 @pytest.mark.parametrize(

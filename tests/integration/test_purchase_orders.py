@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from presale_erp.domain.access import SYSTEM, Actor, Permission
 from presale_erp.domain.catalog import StockLockPolicy
 from presale_erp.domain.errors import Conflict, IllegalTransition, InvalidRequest, NotFound
+from presale_erp.domain.warehouse import ZoneKind
 from presale_erp.services import (
     alerts,
     auth,
@@ -28,6 +29,7 @@ from presale_erp.services import (
     replenishment,
     stock,
     stock_views,
+    warehouses,
     webhooks,
 )
 from presale_erp.services import supplier_portal as portal
@@ -321,6 +323,8 @@ def test_receipts_move_the_order_on_and_teach_the_suppliers_reliability(tea_and_
 def test_the_story_ends_with_a_partial_receipt_into_bins_and_the_exact_new_average_cost(db):
     story = story_up_to_the_risk_alert(db)
     on_hand_before = stock_views.position_detail(db, sku=TEA, warehouse="HZ")["on_hand"]
+    warehouses.create_zone(db, SYSTEM, warehouse="HZ", code="X", name="残次品区", kind=ZoneKind.DEFECTIVE, now=NOW)
+    warehouses.create_bins(db, SYSTEM, warehouse="HZ", zone="X", codes=["X-01"], now=NOW)
 
     receipt = receiving.receive(
         db, SYSTEM, story.po, [(1, 30, 2, "A-02")], landed_costs=[("freight", "45.00", "value")], now=story.checked_at
@@ -329,6 +333,7 @@ def test_the_story_ends_with_a_partial_receipt_into_bins_and_the_exact_new_avera
     assert receipt["status"] == "partly_received"
     bins = {b["bin"]: b["on_hand"] for b in stock_views.position_detail(db, sku=TEA, warehouse="HZ")["bins"]}
     assert bins["A-02"] == 30 and on_hand_before == 4
+    assert bins["X-01"] == 2  # the damaged units wait in the damaged bin, not sellable
     # 4 on hand at the catalogue cost of 80.00, 30 accepted at 75.00 plus all 45.00 of freight (the 2 damaged
     # units are still owed, so the freight rides on the accepted ones): (320 + 2250 + 45) / 34 = 76.9117647…
     assert costing.average_cost(db, TEA, "HZ") == Decimal("76.911765")

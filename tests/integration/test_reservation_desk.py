@@ -53,13 +53,13 @@ class Gate:
         self._armed = False
         real = stock.reserve_batch
 
-        def gated(db, calls):
+        def gated(db, calls, **options):
             if self._armed:
                 self._armed = False
                 self.holding.set()
                 self.release.wait(30)
             self.batches.append([call.order_ref for call in calls])
-            return real(db, calls)
+            return real(db, calls, **options)
 
         monkeypatch.setattr(stock, "reserve_batch", gated)
 
@@ -185,10 +185,10 @@ def test_a_failed_shared_transaction_is_retried_request_by_request(db, desk, mon
     gate = Gate(monkeypatch)
     real = stock.reserve_batch
 
-    def flaky(db_, calls):
+    def flaky(db_, calls, **options):
         if len(calls) > 1:
             raise OperationalError("COMMIT", {}, Exception("connection lost"))
-        return real(db_, calls)
+        return real(db_, calls, **options)
 
     monkeypatch.setattr(stock, "reserve_batch", flaky)
     outcomes = gate.in_one_batch(desk, [lambda n=n: reserve(desk, line(f"F:{n}", 1), order=f"F{n}") for n in range(3)])
@@ -236,3 +236,39 @@ def test_a_sku_created_after_a_refusal_for_its_code_can_be_reserved_at_once(db, 
 
     assert not reserve(desk, line("N:2", sku="NEW-SKU"), order="N").replayed
     assert reserved(db, "NEW-SKU") == 1
+
+
+@pytest.mark.parametrize(
+    ("taken_elsewhere", "desk_may_reserve"),
+    [(1, True), (2, False)],
+    ids=["stock left after another writer", "another writer took the last units"],
+)
+def test_the_desk_decides_on_what_the_position_holds_now_when_another_writer_changed_it(
+    db, desk, taken_elsewhere, desk_may_reserve
+):
+    """On PostgreSQL the desk decides a batch on the counters it last wrote and writes only if the row still holds
+    them; a change made meanwhile by any other writer sends it back to the locked row, so it never oversells."""
+    builders.stocked(db, 3)
+    reserve(desk, line("D:1"), order="D1")
+    stock.reserve(db, SYSTEM, [line("E:1", taken_elsewhere)], shop=None, order_ref="E1", expires_at=None, now=NOW)
+
+    if desk_may_reserve:
+        assert reserve(desk, line("D:2"), order="D2").replayed is False
+    else:
+        with pytest.raises(InsufficientStock):
+            reserve(desk, line("D:2"), order="D2")
+
+    assert reserved(db) == 1 + taken_elsewhere + (1 if desk_may_reserve else 0)
+    assert stock.ledger_discrepancies(db) == []
+
+
+def test_a_retry_of_a_reservation_the_desk_made_is_a_replay_and_another_use_of_its_id_a_conflict(db, desk):
+    builders.stocked(db, 10)
+    first = reserve(desk, line("R:1", 2), order="R1")
+
+    again = reserve(desk, line("R:1", 2), order="R1")
+    with pytest.raises(Conflict):
+        reserve(desk, line("R:1", 3), order="R1")
+
+    assert (again.replayed, again.reservations) == (True, first.reservations)
+    assert reserved(db) == 2

@@ -37,7 +37,8 @@ def test_a_receipt_puts_stock_on_the_shelf_and_in_the_ledger(db):
     view = position(db)
 
     assert (view["on_hand"], view["available_to_sell"]) == (20, 20)
-    assert view["bins"] == [{"bin": "A-01", "zone": "A", "on_hand": 20}]
+    assert view["bins"] == [{"bin": "A-01", "zone": "A", "sellable": True, "on_hand": 20}]
+    assert view["damaged"] == 0
     assert stock.ledger_discrepancies(db) == []
 
 

@@ -1,7 +1,8 @@
 """Property: whatever staff and orders do, in any order, the ledger's counters stay true.
 
 Random sequences of receipts, adjustments, counts, shipments, reservations, releases, restaging and quota
-changes; after every step on_hand equals the sum of the movements posted, reserved equals the sum of pending
+changes, into and out of a sellable shelf and a non-sellable (damaged) bin and between them; after every step
+on_hand and damaged each equal the sum of their movements and of their bins, reserved equals the sum of pending
 reservations, and available to sell never goes below zero."""
 
 from __future__ import annotations
@@ -24,14 +25,17 @@ from presale_erp.domain.movements import MovementRequest, plan_lines
 
 SKU, WH = "TEA", "HZ"
 BINS = ["A-01", "A-02"]
+DAMAGED_BIN = "X-01"  # 残次品区
+ANY_BIN = [*BINS, DAMAGED_BIN]
 stages = st.sampled_from(list(ReservationStage))
 
 
 class LedgerMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.book = StockBook(positions={})
+        self.book = StockBook(positions={}, non_sellable_bins={(WH, DAMAGED_BIN)})
         self.posted: list[int] = []
+        self.posted_damaged: list[int] = []
         self.reservations: list[Reservation] = []
         self.next_id = 0
         self.shortage_before = 0
@@ -49,24 +53,40 @@ class LedgerMachine(RuleBasedStateMachine):
         except DomainError:
             return
         self.posted.extend(line.quantity for line in lines if line.bucket is Bucket.ON_HAND)
+        self.posted_damaged.extend(line.quantity for line in lines if line.bucket is Bucket.DAMAGED)
 
-    @rule(quantity=st.integers(1, 50), bin=st.sampled_from(BINS))
-    def receive(self, quantity: int, bin: str) -> None:
-        self._post(MovementRequest(MovementKind.RECEIPT, SKU, WH, quantity, bin=bin))
+    @rule(
+        quantity=st.integers(1, 50),
+        bin=st.sampled_from(ANY_BIN),
+        kind=st.sampled_from([MovementKind.RECEIPT, MovementKind.RETURN_RECEIPT]),
+    )
+    def receive(self, quantity: int, bin: str, kind: MovementKind) -> None:
+        self._post(MovementRequest(kind, SKU, WH, quantity, bin=bin))
 
-    @rule(change=st.integers(-30, 30).filter(bool), bin=st.sampled_from(BINS))
+    @rule(change=st.integers(-30, 30).filter(bool), bin=st.sampled_from(ANY_BIN))
     def adjust(self, change: int, bin: str) -> None:
         self.loss_recorded = change < 0
         self._post(MovementRequest(MovementKind.ADJUSTMENT, SKU, WH, change, bin=bin, reason="property"))
 
-    @rule(counted=st.integers(0, 60), bin=st.sampled_from(BINS))
+    @rule(counted=st.integers(0, 60), bin=st.sampled_from(ANY_BIN))
     def count(self, counted: int, bin: str) -> None:
         self.loss_recorded = True
         self._post(MovementRequest(MovementKind.COUNT_CORRECTION, SKU, WH, counted, bin=bin))
 
-    @rule(quantity=st.integers(1, 20), bin=st.sampled_from(BINS))
+    @rule(quantity=st.integers(1, 20), bin=st.sampled_from(ANY_BIN))
     def ship_unreserved(self, quantity: int, bin: str) -> None:
         self._post(MovementRequest(MovementKind.SHIPMENT, SKU, WH, quantity, bin=bin))
+
+    @rule(quantity=st.integers(1, 20), bin=st.sampled_from(BINS))
+    def find_damaged(self, quantity: int, bin: str) -> None:
+        self.loss_recorded = True  # goods found damaged on the shelf are a recorded loss of sellable stock
+        self._post(MovementRequest(MovementKind.TRANSFER, SKU, WH, quantity, bin=bin, to_bin=DAMAGED_BIN))
+
+    @rule(quantity=st.integers(1, 20), bin=st.sampled_from(BINS))
+    def pass_inspection(self, quantity: int, bin: str) -> None:
+        available = self.position.available_to_sell
+        self._post(MovementRequest(MovementKind.TRANSFER, SKU, WH, quantity, bin=DAMAGED_BIN, to_bin=bin))
+        assert self.position.available_to_sell >= available
 
     @rule(quantity=st.integers(1, 20), stage=stages)
     def reserve(self, quantity: int, stage: ReservationStage) -> None:
@@ -100,7 +120,9 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         try:
             lines = plan_lines(request, self.book)
-            trial = StockBook({k: v for k, v in self.book.positions.items()}, dict(self.book.bins))
+            trial = StockBook(
+                {k: v for k, v in self.book.positions.items()}, dict(self.book.bins), self.book.non_sellable_bins
+            )
             trial.post(lines)  # shipping must be physically possible before the lock is consumed
         except DomainError:
             return
@@ -127,7 +149,11 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def on_hand_is_the_sum_of_movements(self) -> None:
         assert self.position.on_hand == sum(self.posted)
-        assert self.position.on_hand == sum(q for (s, w, _), q in self.book.bins.items() if (s, w) == (SKU, WH))
+        assert self.position.damaged == sum(self.posted_damaged)
+        assert self.position.on_hand == sum(
+            q for (s, w, b), q in self.book.bins.items() if (s, w, b) != (SKU, WH, DAMAGED_BIN)
+        )
+        assert self.position.damaged == self.book.bins.get((SKU, WH, DAMAGED_BIN), 0)
 
     @invariant()
     def reserved_is_the_sum_of_pending_reservations_and_of_stages(self) -> None:
@@ -157,7 +183,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def nothing_goes_negative_and_quota_bounds_overselling(self) -> None:
         p = self.position
         assert p.available_to_sell >= 0
-        assert p.on_hand >= 0 and p.reserved >= 0
+        assert p.on_hand >= 0 and p.reserved >= 0 and p.damaged >= 0
         assert 0 <= p.presale_quota_used <= p.presale_quota
         assert all(q >= 0 for q in self.book.bins.values())
 

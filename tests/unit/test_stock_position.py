@@ -119,6 +119,22 @@ def test_a_booking_released_after_the_campaign_closed_does_not_reopen_selling_ah
     assert (position.presale_quota, position.presale_quota_used, position.available_to_sell) == (0, 0, 0)
 
 
+def test_quota_kept_for_an_earlier_campaign_goes_when_the_last_campaign_closes():
+    """Found by the ledger property test: a booking from campaign 1 keeps its quota after campaign 1 closes; it
+    is released while campaign 2 (with no quota of its own) runs; closing campaign 2 must leave nothing to sell
+    ahead."""
+    position = StockPosition(sku="TEA", warehouse="HZ")
+    position.open_presale(1)
+    from_quota = position.reserve(1, BOOKED)
+    position.close_presale(1)
+    position.open_presale(0)
+    position.release(1, from_quota, BOOKED)
+
+    position.close_presale(0)
+
+    assert (position.presale_quota, position.presale_quota_left, position.available_to_sell) == (0, 0, 0)
+
+
 def test_closing_one_of_two_campaigns_keeps_the_other_selling_ahead():
     position = StockPosition(sku="TEA", warehouse="HZ")
     position.open_presale(10)

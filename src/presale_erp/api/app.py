@@ -16,22 +16,29 @@ from presale_erp.adapters.db.engine import make_engine
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.api import problems
 from presale_erp.api.routers import (
+    aftersales,
     audit,
     auth,
     catalog,
     fetching,
+    finance_reports,
     fulfilment,
     orders,
+    payments,
     planning,
     preorders,
     presale,
     purchase_orders,
+    receivables,
     receiving,
+    reconciliation,
     reservations,
     review,
+    shipping,
     stock,
     supplier_portal,
     tracking,
+    vouchers,
     warehouses,
     webhooks,
 )
@@ -55,11 +62,18 @@ ROUTERS = [
     review.router,
     planning.router,
     purchase_orders.router,
+    receivables.router,
     receiving.router,
     supplier_portal.router,
     tracking.router,
     audit.router,
     webhooks.router,
+    vouchers.router,
+    finance_reports.router,
+    payments.router,
+    shipping.router,
+    aftersales.router,
+    reconciliation.router,
 ]
 
 

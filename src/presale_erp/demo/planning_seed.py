@@ -16,11 +16,14 @@ from presale_erp.domain.forecasting.sales_calendar import event_on
 from presale_erp.domain.ledger import MovementKind
 from presale_erp.domain.movements import MovementRequest
 from presale_erp.domain.presale import CampaignSku, PresaleMode
+from presale_erp.domain.supplier_contacts import Contact
 from presale_erp.services import demand_history, planning, presale, purchasing, stock
 from presale_erp.services.demand_history import CampaignDay, HistoryDay
 
 HISTORY_DAYS = 730
 # supplier code, name, lead time mean / spread (days), [(sku, unit cost, MOQ)]
+SALES_NAMES = ["王芳", "李强", "张伟", "刘洋", "陈静", "杨磊"]
+ACCOUNTS_NAMES = ["赵敏", "周婷", "吴刚", "郑丽", "孙悦", "马俊"]
 SUPPLIERS = [
     ("SUP-LONGJING", "杭州西湖龙井茶厂", "14", "4", [("TEA-LJ-250G", "160.00", 100), ("TEA-LJ-100G", "68.00", 200)]),
     ("SUP-BILUOCHUN", "苏州东山碧螺春合作社", "10", "2", [("TEA-BLC-250G", "115.00", 50)]),
@@ -52,11 +55,19 @@ def seed_planning(db: Database, *, now: datetime) -> None:
     planning.run_cycle(db, SYSTEM, now=now)
 
 
+def _contacts(n: int) -> tuple[Contact, ...]:
+    """Each demo supplier's salesperson (primary) and accounts contact, with made-up numbers."""
+    sales, accounts = SALES_NAMES[n % len(SALES_NAMES)], ACCOUNTS_NAMES[n % len(ACCOUNTS_NAMES)]
+    return (
+        Contact(sales, "业务", f"138{n:04d}{n * 7 % 10000:04d}", f"sales{n + 1}@supplier.example.com", True),
+        Contact(accounts, "财务", f"0571-8{n:03d}{n * 3 % 1000:03d}0", f"finance{n + 1}@supplier.example.com"),
+    )
+
+
 def _suppliers(db: Database, now: datetime) -> None:
-    for code, name, lead, spread, terms in SUPPLIERS:
-        purchasing.create_supplier(
-            db, SYSTEM, purchasing.NewSupplier(code, name, "采购对接人", Decimal(lead), Decimal(spread)), now=now
-        )
+    for n, (code, name, lead, spread, terms) in enumerate(SUPPLIERS):
+        new = purchasing.NewSupplier(code, name, Decimal(lead), Decimal(spread), contacts=_contacts(n))
+        purchasing.create_supplier(db, SYSTEM, new, now=now)
         for sku, cost, moq in terms:
             purchasing.set_supplier_terms(
                 db, SYSTEM, code, sku, unit_cost=Decimal(cost), min_order=moq, lead_time_days=Decimal(lead), now=now

@@ -3,14 +3,21 @@
 A position is one SKU in one warehouse. Its counters are kept in the same transaction as the movement or
 reservation that changes them, and the invariants below are checked by tests after every scenario:
 
-- on_hand equals the sum of on-hand movements; each in-transit counter equals the sum of its movements;
+- on_hand equals the sum of on-hand movements; damaged, and each in-transit counter, equals the sum of its
+  movements; each bin holds the sum of the on-hand and damaged movements posted to it;
 - reserved equals the sum of pending reservations, and also the sum of the three stage counters;
 - available_to_sell never goes below zero. Reservations may exceed on_hand only by what the presale quota
   allows (预售额度), and only presale bookings (预订单) may draw on it: selling ahead of stock during a
   campaign draws down the quota like stock, and the quota so used stays used when the stock later arrives,
   so a quota can never be sold twice. A booking released while a campaign is open gives its units back to
   the quota; once no campaign is open they are gone with it.
-- no reservation or shipment ever creates a shortage; only a recorded loss (adjustment, count) can.
+- no reservation or shipment ever creates a shortage; only a recorded loss (adjustment, count, goods found
+  damaged on the shelf) can.
+
+Sellable and damaged stock: on_hand is sellable stock only, so everything that promises or ships stock reads it
+alone. Units in a non-sellable bin (残次品区: damaged or in quarantine) count in the `damaged` bucket instead; a
+movement line into or out of such a bin changes `damaged`, never on_hand. Moving units between a sellable and a
+non-sellable bin moves them between the buckets; scrapping damaged units (报损) is an adjustment out of the bin.
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ from presale_erp.domain.errors import InsufficientStock, InvalidRequest, Negativ
 class Bucket(StrEnum):
     """Which counter of a position a movement line changes."""
 
-    ON_HAND = "on_hand"
+    ON_HAND = "on_hand"  # sellable stock in sellable bins
+    DAMAGED = "damaged"  # 残次/不良品: units in non-sellable bins, never promised to a buyer
     IN_TRANSIT_PURCHASE = "in_transit_purchase"  # 采购在途
     IN_TRANSIT_TRANSFER = "in_transit_transfer"  # 调拨在途
 
@@ -37,6 +45,7 @@ class MovementKind(StrEnum):
     ADJUSTMENT = "adjustment"  # 库存调整
     COUNT_CORRECTION = "count_correction"  # 盘点差异
     INBOUND_NOTICE = "inbound_notice"  # 到货通知: purchase stock on its way
+    RETURN_RECEIPT = "return_receipt"  # 退货入库: goods a buyer sent back, into a sellable or a damaged bin
 
 
 class ReservationStage(StrEnum):
@@ -55,6 +64,8 @@ class ReservationStatus(StrEnum):
     VOIDED = "voided"
     EXPIRED = "expired"
 
+
+BIN_BUCKETS = frozenset({Bucket.ON_HAND, Bucket.DAMAGED})  # the counters whose units sit in bins
 
 PositionKey = tuple[str, str]  # (sku, warehouse)
 BinKey = tuple[str, str, str]  # (sku, warehouse, bin)
@@ -86,6 +97,7 @@ class StockPosition:
     in_transit_transfer: int = 0
     low_stock_threshold: int = 0
     presale_campaigns_open: int = 0
+    damaged: int = 0  # 残次品: units in non-sellable bins, apart from on_hand
 
     @property
     def key(self) -> PositionKey:
@@ -171,7 +183,10 @@ class StockPosition:
         if self.presale_campaigns_open <= 0:
             raise InvalidRequest(f"No presale campaign is open on {self.sku} in {self.warehouse}.")
         self.presale_campaigns_open -= 1
-        self.set_presale_quota(max(self.presale_quota - quota, self.presale_quota_used))
+        # After the last campaign nothing may be sold ahead: quota an earlier campaign kept for a booking that
+        # has since been released must go too, not only this campaign's own.
+        left = self.presale_quota - quota if self.presale_campaigns_open else 0
+        self.set_presale_quota(max(left, self.presale_quota_used))
 
     def set_presale_quota(self, quota: int) -> None:
         if quota < 0:
@@ -222,6 +237,7 @@ class StockBook:
 
     positions: dict[PositionKey, StockPosition]
     bins: dict[BinKey, int] = field(default_factory=dict)
+    non_sellable_bins: set[tuple[str, str]] = field(default_factory=set)  # (warehouse, bin) of 残次品区 bins
 
     def position(self, sku: str, warehouse: str) -> StockPosition:
         key = (sku, warehouse)
@@ -229,28 +245,43 @@ class StockBook:
             self.positions[key] = StockPosition(sku=sku, warehouse=warehouse)
         return self.positions[key]
 
+    def bin_bucket(self, warehouse: str, bin: str) -> Bucket:
+        """The counter units in this bin count in: on_hand for a sellable bin, damaged for a 残次品区 bin."""
+        return Bucket.DAMAGED if (warehouse, bin) in self.non_sellable_bins else Bucket.ON_HAND
+
     def post(self, lines: list[MovementLine]) -> None:
         """Apply every line or none: the whole movement is checked before anything changes."""
         trial_positions = {k: _copy_position(p) for k, p in self.positions.items()}
         trial_bins = dict(self.bins)
-        trial = StockBook(trial_positions, trial_bins)
+        trial = StockBook(trial_positions, trial_bins, self.non_sellable_bins)
         for line in lines:
             trial.position(line.sku, line.warehouse).apply(line)
-            if line.bucket is Bucket.ON_HAND:
-                if line.bin is None:
-                    raise InvalidRequest(f"An on-hand movement of {line.sku} needs a bin.")
-                key = (line.sku, line.warehouse, line.bin)
-                current = trial_bins.get(key, 0)
-                if current + line.quantity < 0:
-                    raise NegativeStock(
-                        f"{line.sku} in bin {line.bin} of {line.warehouse}", "on_hand", current, line.quantity
-                    )
-                trial_bins[key] = current + line.quantity
+            if line.bucket in BIN_BUCKETS:
+                trial._put_in_bin(line)
         self.positions.update(trial_positions)
         self.bins.update(trial_bins)
 
+    def _put_in_bin(self, line: MovementLine) -> None:
+        if line.bin is None:
+            raise InvalidRequest(f"An {line.bucket.value} movement of {line.sku} needs a bin.")
+        if line.bucket is not self.bin_bucket(line.warehouse, line.bin):
+            # A planner bug, never a staff error: sellable and damaged units must never mix in one bin's count.
+            raise InvalidRequest(
+                f"Bin {line.bin} of {line.warehouse} holds {self.bin_bucket(line.warehouse, line.bin).value} stock; "
+                f"a {line.bucket.value} movement of {line.sku} cannot go there."
+            )
+        key = (line.sku, line.warehouse, line.bin)
+        current = self.bins.get(key, 0)
+        if current + line.quantity < 0:
+            raise NegativeStock(
+                f"{line.sku} in bin {line.bin} of {line.warehouse}", line.bucket.value, current, line.quantity
+            )
+        self.bins[key] = current + line.quantity
+
     def reserve_all(self, requests: list[ReservationRequest]) -> list[Reservation]:
         """Reserve every line or none; if any line is short, report every short line at once."""
+        if len(requests) == 1:  # one line (a flash sale's every call): it changes nothing unless it succeeds
+            return [self._reserve_one(requests[0])]
         trial: dict[PositionKey, StockPosition] = {}  # copies of the positions these requests touch, no more
         made: list[Reservation] = []
         shortfalls: list[Shortfall] = []
@@ -279,6 +310,13 @@ class StockBook:
             raise InsufficientStock(shortfalls)
         self.positions.update(trial)
         return made
+
+    def _reserve_one(self, request: ReservationRequest) -> Reservation:
+        key = (request.sku, request.warehouse)
+        position = self.positions.get(key) or StockPosition(request.sku, request.warehouse)
+        from_quota = position.reserve(request.quantity, request.stage)  # raises before it changes anything
+        self.positions[key] = position
+        return Reservation(request.id, request.sku, request.warehouse, request.quantity, request.stage, from_quota)
 
     def release(self, reservation: Reservation, status: ReservationStatus = ReservationStatus.VOIDED) -> None:
         reservation.require_pending()

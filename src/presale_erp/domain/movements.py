@@ -1,4 +1,10 @@
-"""What each kind of stock movement does to the ledger, as the lines it posts."""
+"""What each kind of stock movement does to the ledger, as the lines it posts.
+
+A line into or out of a bin counts in that bin's bucket (StockBook.bin_bucket): on_hand for a sellable bin,
+damaged for a non-sellable one (残次品区). So a receipt or return into the damaged bin adds damaged units, a
+transfer from a shelf into the damaged bin (found damaged) or back (re-inspection passed) moves units between
+the buckets, and scrapping (报损) is a negative adjustment in the damaged bin. Finding goods damaged is a
+recorded loss like an adjustment: it may leave promised units uncovered (a shortage), which is the truth."""
 
 from __future__ import annotations
 
@@ -12,8 +18,9 @@ from presale_erp.domain.ledger import Bucket, MovementKind, MovementLine, StockB
 class MovementRequest:
     """A stock movement as asked for. `quantity` means:
 
-    receipt, shipment, transfer, transfer_receipt: units moved (> 0); adjustment and inbound_notice: the signed
-    change; count_correction: the quantity counted in the bin (the ledger posts the difference).
+    receipt, return_receipt, shipment, transfer, transfer_receipt: units moved (> 0); adjustment and
+    inbound_notice: the signed change; count_correction: the quantity counted in the bin (the ledger posts the
+    difference).
     """
 
     kind: MovementKind
@@ -33,8 +40,17 @@ def plan_lines(request: MovementRequest, book: StockBook) -> list[MovementLine]:
     return planner(request, book)
 
 
-def _on_hand(request: MovementRequest, quantity: int, warehouse: str | None = None, bin: str | None = None):
-    return MovementLine(request.sku, warehouse or request.warehouse, bin or request.bin, Bucket.ON_HAND, quantity)
+def _in_bin(
+    request: MovementRequest, book: StockBook, quantity: int, warehouse: str | None = None, bin: str | None = None
+) -> MovementLine:
+    """A line into (or out of) a bin, in the bucket that bin's units count in."""
+    where = warehouse or request.warehouse
+    code = bin or request.bin or ""
+    return MovementLine(request.sku, where, code, book.bin_bucket(where, code), quantity)
+
+
+def _from_damaged_bin(request: MovementRequest, book: StockBook) -> bool:
+    return book.bin_bucket(request.warehouse, request.bin or "") is Bucket.DAMAGED
 
 
 def _need_bin(request: MovementRequest) -> None:
@@ -52,7 +68,7 @@ def _need_positive(request: MovementRequest) -> None:
 def _receipt(request: MovementRequest, book: StockBook) -> list[MovementLine]:
     _need_positive(request)
     _need_bin(request)
-    lines = [_on_hand(request, request.quantity)]
+    lines = [_in_bin(request, book, request.quantity)]
     if request.clears_in_transit:
         lines.append(MovementLine(request.sku, request.warehouse, None, Bucket.IN_TRANSIT_PURCHASE, -request.quantity))
     return lines
@@ -69,9 +85,17 @@ def _need_free_stock(request: MovementRequest, book: StockBook) -> None:
 def _shipment(request: MovementRequest, book: StockBook) -> list[MovementLine]:
     _need_positive(request)
     _need_bin(request)
+    if _from_damaged_bin(request, book):
+        if request.reservation_id is not None:
+            raise InvalidRequest(
+                f"Bin {request.bin} of {request.warehouse} holds damaged (non-sellable) {request.sku}; "
+                "goods promised to a buyer ship from a sellable bin."
+            )
+        # Damaged goods leaving unreserved (back to the supplier, sold off as seconds) take nothing promised.
+        return [_in_bin(request, book, -request.quantity)]
     if request.reservation_id is None:
         _need_free_stock(request, book)
-    return [_on_hand(request, -request.quantity)]
+    return [_in_bin(request, book, -request.quantity)]
 
 
 def _transfer(request: MovementRequest, book: StockBook) -> list[MovementLine]:
@@ -83,17 +107,18 @@ def _transfer(request: MovementRequest, book: StockBook) -> list[MovementLine]:
             raise InvalidRequest("A transfer inside one warehouse must name the destination bin (to_bin).")
         if request.to_bin == request.bin:
             raise InvalidRequest(f"Transfer of {request.sku}: source and destination bin are the same.")
-        return [_on_hand(request, -request.quantity), _on_hand(request, request.quantity, bin=request.to_bin)]
+        return [_in_bin(request, book, -request.quantity), _in_bin(request, book, request.quantity, bin=request.to_bin)]
     if request.to_bin:
         raise InvalidRequest(
             "Between warehouses the goods go into transit first: leave out to_bin and name the bin in the "
             "transfer_receipt at the destination."
         )
-    _need_free_stock(request, book)
+    if not _from_damaged_bin(request, book):
+        _need_free_stock(request, book)
     # Between warehouses the goods travel first: they count as transfer in-transit at the destination
-    # (调拨在途) until a transfer_receipt puts them into a bin there.
+    # (调拨在途) until a transfer_receipt puts them into a bin there (a damaged bin, if they are damaged).
     return [
-        _on_hand(request, -request.quantity),
+        _in_bin(request, book, -request.quantity),
         MovementLine(request.sku, destination, None, Bucket.IN_TRANSIT_TRANSFER, request.quantity),
     ]
 
@@ -102,7 +127,7 @@ def _transfer_receipt(request: MovementRequest, book: StockBook) -> list[Movemen
     _need_positive(request)
     _need_bin(request)
     return [
-        _on_hand(request, request.quantity),
+        _in_bin(request, book, request.quantity),
         MovementLine(request.sku, request.warehouse, None, Bucket.IN_TRANSIT_TRANSFER, -request.quantity),
     ]
 
@@ -113,7 +138,7 @@ def _adjustment(request: MovementRequest, book: StockBook) -> list[MovementLine]
         raise InvalidRequest(f"An adjustment of {request.sku} must change the quantity; 0 changes nothing.")
     if not (request.reason and request.reason.strip()):
         raise InvalidRequest(f"An adjustment of {request.sku} needs a reason (e.g. damaged, found, sample).")
-    return [_on_hand(request, request.quantity)]
+    return [_in_bin(request, book, request.quantity)]
 
 
 def _count_correction(request: MovementRequest, book: StockBook) -> list[MovementLine]:
@@ -122,7 +147,7 @@ def _count_correction(request: MovementRequest, book: StockBook) -> list[Movemen
         raise InvalidRequest(f"A count of {request.sku} cannot be negative ({request.quantity}).")
     booked = book.bins.get((request.sku, request.warehouse, request.bin or ""), 0)
     # A count that matches the books still posts a zero line: the count itself is part of the history.
-    return [_on_hand(request, request.quantity - booked)]
+    return [_in_bin(request, book, request.quantity - booked)]
 
 
 def _inbound_notice(request: MovementRequest, book: StockBook) -> list[MovementLine]:
@@ -133,6 +158,7 @@ def _inbound_notice(request: MovementRequest, book: StockBook) -> list[MovementL
 
 _PLANNERS = {
     MovementKind.RECEIPT: _receipt,
+    MovementKind.RETURN_RECEIPT: _receipt,
     MovementKind.SHIPMENT: _shipment,
     MovementKind.TRANSFER: _transfer,
     MovementKind.TRANSFER_RECEIPT: _transfer_receipt,

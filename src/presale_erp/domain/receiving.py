@@ -5,9 +5,10 @@ Rules:
 
 - Only a placed order can be received: sent, confirmed or partly received (not a draft, a received, closed or
   cancelled one).
-- Accepted units go into a bin as sellable stock and count as received on the order line.
+- Accepted units go into a sellable bin as sellable stock and count as received on the order line.
 - Damaged units are recorded on the receipt but are not received: the supplier owes them again (or a credit),
-  so the line stays open for them. They never become sellable stock.
+  so the line stays open for them (拒收). They go through the stock ledger into the warehouse's damaged bin
+  (残次品区: the one the receipt names, else its first non-sellable bin) as damaged stock, never sellable.
 - Under-receipt leaves the line open. Over-receipt is allowed up to a tolerance of the ordered quantity
   (suppliers round to full cartons), flagged on the receipt; beyond it the whole receipt is refused.
 - The order becomes `received` when every line has received its ordered quantity, else `partly_received`.
@@ -152,6 +153,38 @@ def _check_quantities(po_code: str, arrival: Arrival, line: OrderLine) -> None:
         raise InvalidRequest(f"Line {arrival.line_no} of {po_code}: nothing arrived (accepted and damaged are 0).")
     if arrival.accepted > 0 and not (arrival.bin and arrival.bin.strip()):
         raise InvalidRequest(f"Line {arrival.line_no} ({line.sku}): name the bin (货位) the accepted units go into.")
+
+
+def damaged_bin_for(
+    po_code: str,
+    warehouse: str,
+    checked: Sequence[CheckedArrival],
+    named: str | None,
+    non_sellable_bins: Sequence[str],
+) -> str | None:
+    """The bin the receipt's damaged units go into, given the warehouse's non-sellable bins in their order;
+    None when nothing arrived damaged. Accepted units may not go into a non-sellable bin."""
+    for c in checked:
+        if c.arrival.accepted and c.arrival.bin in non_sellable_bins:
+            raise InvalidRequest(
+                f"Line {c.arrival.line_no} of {po_code}: bin {c.arrival.bin} is a non-sellable (残次品) bin; "
+                "accepted units go into a sellable bin, damaged ones are given as damaged."
+            )
+    if not any(c.arrival.damaged for c in checked):
+        return None
+    if named is not None:
+        if named not in non_sellable_bins:
+            raise InvalidRequest(
+                f"Bin {named} of warehouse {warehouse} is not a non-sellable (残次品) bin; damaged units of "
+                f"{po_code} go into one of: {', '.join(non_sellable_bins) or 'none set up yet'}."
+            )
+        return named
+    if not non_sellable_bins:
+        raise InvalidRequest(
+            f"Warehouse {warehouse} has no non-sellable (残次品) bin for the damaged units of {po_code}: add a bin "
+            "with sellable=false first, or name one on the receipt."
+        )
+    return non_sellable_bins[0]
 
 
 def received_after(lines: Sequence[OrderLine], checked: Sequence[CheckedArrival]) -> dict[int, int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from huey import Huey, crontab
@@ -20,8 +20,10 @@ from presale_erp.jobs.queue import huey, job_carrier, job_cipher, job_database
 from presale_erp.services import (
     balances,
     fetch,
+    forfeited_deposits,
     fulfilment,
     parcels,
+    payments,
     planning,
     preorders,
     purchase_orders,
@@ -98,10 +100,30 @@ def job_trace_source() -> tracking.TraceSource | None:
     return job_carrier()
 
 
+PAYMENTS_LOOKBACK = timedelta(days=3)  # orders fetched late (overlapping fetch windows) are still picked up
+
+
+def _register_finance(queue: Huey, retry: dict[str, Any]) -> None:
+    @queue.periodic_task(crontab(minute="*"), name="record_payments_every_minute", **retry)
+    def record_payments_every_minute() -> dict:
+        """收支流水: deposits, balances and full payments of the orders intake took in (idempotent by key)."""
+        now = datetime.now(UTC)
+        with queue.lock_task("record_payments"):
+            written = payments.record_from_orders(job_database(), SYSTEM, since=now - PAYMENTS_LOOKBACK, now=now)
+        return {"written": written}
+
+    @queue.periodic_task(crontab(minute="*/5"), name="book_forfeited_deposits", **retry)
+    def book_forfeited_deposits() -> dict:
+        """定金不退: deposits whose balance window passed unpaid become income (after expire_unpaid_balances)."""
+        with queue.lock_task("book_forfeited_deposits"):
+            return forfeited_deposits.record_forfeited_deposits(job_database(), SYSTEM, now=datetime.now(UTC)).__dict__
+
+
 def _register_areas(queue: Huey, retry: dict[str, Any]) -> None:
     """The periodic jobs of areas that keep their registration beside them (register() is at its size limit)."""
     _register_purchasing(queue, retry)
     _register_tracking(queue, retry)
+    _register_finance(queue, retry)
 
 
 def register(queue: Huey) -> Tasks:

@@ -26,18 +26,29 @@ def average_cost(db: Database, sku: str, warehouse: str) -> Decimal | None:
     return found[0]["unit_cost"] if found else None
 
 
-def valuation(db: Database, *, warehouse: str | None = None) -> list[dict[str, Any]]:
-    """Stock value per warehouse at unit cost, to the fen, with the units it covers and those of unknown cost."""
+def valuation(db: Database, *, warehouse: str | None = None, sku: str | None = None) -> list[dict[str, Any]]:
+    """Stock value per warehouse at unit cost, to the fen, with the units it covers and those of unknown cost
+    (of one SKU when `sku` is given)."""
     totals: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"units": 0, "value": Decimal("0.00"), "units_without_cost": 0}
+        lambda: {
+            "units": 0,
+            "value": Decimal("0.00"),
+            "units_without_cost": 0,
+            "damaged_units": 0,
+            "damaged_value": Decimal("0.00"),
+            "damaged_units_without_cost": 0,
+        }
     )
-    for row in stock_costs(db, warehouse=warehouse):
+    for row in stock_costs(db, warehouse=warehouse, sku=sku):
         total = totals[row["warehouse"]]
         if row["unit_cost"] is None:
             total["units_without_cost"] += row["on_hand"]
+            total["damaged_units_without_cost"] += row["damaged"]
             continue
         total["units"] += row["on_hand"]
         total["value"] += row["value"]
+        total["damaged_units"] += row["damaged"]
+        total["damaged_value"] += row["damaged_value"]
     return [{"warehouse": wh, **t} for wh, t in sorted(totals.items())]
 
 
@@ -48,8 +59,15 @@ def _costed(row: dict[str, Any]) -> dict[str, Any]:
         "sku": row["sku"],
         "warehouse": row["warehouse"],
         "on_hand": row["on_hand"],
+        "damaged": row["damaged"],
         "unit_cost": cost,
         "source": row["source"],
         # Each position's value is rounded to the fen once; a warehouse total is the sum of those.
-        "value": (cost * row["on_hand"]).quantize(FEN, rounding=ROUND_HALF_UP) if cost is not None else None,
+        "value": _value(cost, row["on_hand"]),
+        # Damaged units (残次品) at the same average cost, apart: they are stock, but not sellable stock.
+        "damaged_value": _value(cost, row["damaged"]),
     }
+
+
+def _value(cost: Decimal | None, units: int) -> Decimal | None:
+    return (cost * units).quantize(FEN, rounding=ROUND_HALF_UP) if cost is not None else None

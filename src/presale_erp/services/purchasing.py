@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from presale_erp.adapters.db import audit_repo, lookups, planning_repo
+from presale_erp.adapters.db import supplier_contact_repo as contact_repo
 from presale_erp.adapters.db.tables import (
     purchase_order_lines,
     purchase_orders,
@@ -27,6 +28,7 @@ from presale_erp.domain.access import Actor
 from presale_erp.domain.catalog import check_code
 from presale_erp.domain.errors import Conflict, InvalidRequest, NotFound
 from presale_erp.domain.money import fen_to_yuan
+from presale_erp.domain.supplier_contacts import Contact, primary_of_new
 from presale_erp.services import webhooks
 from presale_erp.services.demand_history import beijing_day
 
@@ -35,20 +37,23 @@ from presale_erp.services.demand_history import beijing_day
 class NewSupplier:
     code: str
     name: str
-    contact: str = ""
     lead_time_days: Decimal = Decimal("14")
     lead_time_std_days: Decimal = Decimal("3")
+    contacts: tuple[Contact, ...] = ()  # 联系人; the first is primary unless another is marked
 
 
 def create_supplier(db: Database, actor: Actor, new: NewSupplier, *, now: datetime) -> dict[str, Any]:
     check_code("Supplier", new.code)
     if new.lead_time_days < 0 or new.lead_time_std_days < 0:
         raise InvalidRequest("Lead time and its spread cannot be negative.")
-    row = {**asdict(new), "created_at": now, "created_by": actor.label}
+    contacts = primary_of_new([c.checked() for c in new.contacts], existing=0)
+    row = {**{k: v for k, v in asdict(new).items() if k != "contacts"}, "created_at": now, "created_by": actor.label}
     with db.uow() as uow:
         if uow.conn.execute(select(suppliers.c.id).where(suppliers.c.code == new.code)).first():
             raise Conflict(f"Supplier {new.code} already exists.")
-        uow.conn.execute(suppliers.insert().values(**row))
+        supplier_id = uow.conn.execute(suppliers.insert().values(**row).returning(suppliers.c.id)).scalar_one()
+        ids = contact_repo.insert_contacts(uow.conn, [_contact_row(supplier_id, c, actor, now) for c in contacts])
+        row["contacts"] = [{"id": i, **asdict(c)} for i, c in zip(ids, contacts, strict=True)]
         audit_repo.record(
             uow.conn,
             actor=actor.label,
@@ -154,6 +159,115 @@ def set_replenishment_settings(db: Database, actor: Actor, settings: Replenishme
             details={"warehouse": settings.warehouse, "service_level": str(settings.service_level)},
         )
         uow.commit()
+
+
+def _contact_row(supplier_id: int, contact: Contact, actor: Actor, now: datetime) -> dict[str, Any]:
+    return {"supplier_id": supplier_id, **asdict(contact), "created_at": now, "created_by": actor.label}
+
+
+def _supplier_view(row: dict[str, Any], contacts: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "code": row["code"],
+        "name": row["name"],
+        "lead_time_days": row["lead_time_days"],
+        "lead_time_std_days": row["lead_time_std_days"],
+        "contacts": contacts,
+    }
+
+
+def list_suppliers(db: Database, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """Suppliers in code order, each with its contacts (the primary first)."""
+    with db.uow(write=False) as uow:
+        rows, total = contact_repo.suppliers_page(uow.conn, limit=limit, offset=offset)
+        contacts = contact_repo.contacts_of(uow.conn, [r["id"] for r in rows])
+    return [_supplier_view(r, contacts[r["id"]]) for r in rows], total
+
+
+def get_supplier(db: Database, code: str) -> dict[str, Any]:
+    with db.uow(write=False) as uow:
+        row = _supplier_row(uow.conn, code)
+        return _supplier_view(row, contact_repo.contacts_of(uow.conn, [row["id"]])[row["id"]])
+
+
+def add_contact(db: Database, actor: Actor, supplier: str, contact: Contact, *, now: datetime) -> dict[str, Any]:
+    """Add a contact; marked primary (or the supplier's first), it becomes the primary contact."""
+    contact = contact.checked()
+    with db.uow() as uow:
+        conn = uow.conn
+        row = _supplier_row(conn, supplier, lock=True)
+        existing = contact_repo.contacts_of(conn, [row["id"]])[row["id"]]
+        (contact,) = primary_of_new([contact], existing=len(existing))
+        if contact.is_primary:
+            contact_repo.clear_primary(conn, row["id"])
+        (contact_id,) = contact_repo.insert_contacts(conn, [_contact_row(row["id"], contact, actor, now)])
+        _audit_contact(conn, actor, supplier, "supplier.contact.add", {"id": contact_id, **asdict(contact)}, now)
+        uow.commit()
+    return get_supplier(db, supplier)
+
+
+def update_contact(
+    db: Database, actor: Actor, supplier: str, contact_id: int, changes: dict[str, Any], *, now: datetime
+) -> dict[str, Any]:
+    """Change some fields of a contact. Making it primary takes the mark from the old primary; the primary
+    itself cannot be unmarked (mark another one instead), so a supplier keeps exactly one."""
+    unknown = set(changes) - set(contact_repo.FIELDS)
+    if unknown:
+        raise InvalidRequest(f"A contact has no field {', '.join(sorted(unknown))}.")
+    with db.uow() as uow:
+        conn = uow.conn
+        row = _supplier_row(conn, supplier, lock=True)
+        current = _contact_of(conn, row, contact_id)
+        contact = Contact(**{**{k: current[k] for k in contact_repo.FIELDS}, **changes}).checked()
+        if current["is_primary"] and not contact.is_primary:
+            raise InvalidRequest(
+                f"Contact {contact_id} is the primary contact of {supplier}: make another contact primary instead."
+            )
+        if contact.is_primary and not current["is_primary"]:
+            contact_repo.clear_primary(conn, row["id"], except_id=contact_id)
+        contact_repo.update_contact(conn, contact_id, asdict(contact))
+        _audit_contact(conn, actor, supplier, "supplier.contact.update", {"id": contact_id, **changes}, now)
+        uow.commit()
+    return get_supplier(db, supplier)
+
+
+def remove_contact(db: Database, actor: Actor, supplier: str, contact_id: int, *, now: datetime) -> dict[str, Any]:
+    """Remove a contact; if it was the primary, the earliest remaining contact becomes primary."""
+    with db.uow() as uow:
+        conn = uow.conn
+        row = _supplier_row(conn, supplier, lock=True)
+        current = _contact_of(conn, row, contact_id)
+        contact_repo.delete_contact(conn, contact_id)
+        remaining = contact_repo.contacts_of(conn, [row["id"]])[row["id"]]
+        if current["is_primary"] and remaining:
+            contact_repo.update_contact(conn, min(c["id"] for c in remaining), {"is_primary": True})
+        _audit_contact(
+            conn, actor, supplier, "supplier.contact.remove", {"id": contact_id, "name": current["name"]}, now
+        )
+        uow.commit()
+    return get_supplier(db, supplier)
+
+
+def _supplier_row(conn, code: str, *, lock: bool = False) -> dict[str, Any]:
+    row = contact_repo.supplier(conn, code, lock=lock)
+    if row is None:
+        raise NotFound(f"No supplier with code {code}.")
+    return row
+
+
+def _contact_of(conn, supplier_row: dict[str, Any], contact_id: int) -> dict[str, Any]:
+    found = next(
+        (c for c in contact_repo.contacts_of(conn, [supplier_row["id"]])[supplier_row["id"]] if c["id"] == contact_id),
+        None,
+    )
+    if found is None:
+        raise NotFound(f"Supplier {supplier_row['code']} has no contact {contact_id}.")
+    return found
+
+
+def _audit_contact(conn, actor: Actor, supplier: str, action: str, details: dict[str, Any], now: datetime) -> None:
+    audit_repo.record(
+        conn, actor=actor.label, action=action, entity="supplier", entity_id=supplier, at=now, details=details
+    )
 
 
 def _supplier_id(conn, code: str) -> int:

@@ -2,9 +2,9 @@
 the stock movements into bins, landed costs, moving average costs, the order's received quantities and status,
 its history, the audit trail and the `purchase_order.received` webhook event.
 
-Damaged units are written on the receipt line but do not enter the stock ledger: the ledger's on-hand stock is
-sellable stock, and damaged goods must never be promised to a buyer (see domain/receiving.py for why they stay
-outstanding on the order, and domain/costing.py for what they cost)."""
+Damaged units are written on the receipt line and go through the stock ledger into the warehouse's damaged bin,
+where they count as damaged stock, apart from the sellable on_hand, so they are never promised to a buyer (see
+domain/receiving.py for why they stay outstanding on the order, and domain/costing.py for what they cost)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from presale_erp.domain.receiving import (
     CheckedArrival,
     OrderLine,
     check_arrivals,
+    damaged_bin_for,
     received_after,
     require_receivable,
     status_after,
@@ -77,25 +78,40 @@ def receive(
     asn_code: str | None = None,
     landed_costs: Sequence[LandedCostLike] = (),
     receipt_code: str | None = None,
+    damaged_bin: str | None = None,
     tolerance: Decimal = DEFAULT_OVER_RECEIPT_TOLERANCE,
     now: datetime,
 ) -> dict[str, Any]:
-    """Receive goods against `purchase_order_code`: all of it is booked, or nothing."""
+    """Receive goods against `purchase_order_code`: all of it is booked, or nothing. Damaged units go into
+    `damaged_bin`, else the warehouse's first non-sellable bin. Retried with the same `receipt_code` and the
+    same content, it books nothing and answers with the receipt booked first (`replayed`); the same code with
+    other content is refused."""
     arrivals = [_arrival(x) for x in lines]
     costs = [_landed_cost(x) for x in landed_costs]
     with db.uow() as uow:
         conn = uow.conn
         po = receiving_repo.lock_purchase_order(conn, purchase_order_code)
-        code = _receipt_code(conn, po, receipt_code)  # first: a retried receipt hears it is booked already
+        code = _receipt_code(conn, po, receipt_code)
+        stored = receiving_repo.receipt(conn, code) if receipt_code is not None else None
+        if stored is not None:  # first: a retried receipt answers with what it booked, whatever happened since
+            _require_same_receipt(stored, po, arrivals, costs, asn_code, damaged_bin)
+            return _replayed(conn, po, stored)
         require_receivable(po["code"], po["status"])
         rows = {r["line_no"]: r for r in receiving_repo.order_lines(conn, po["id"])}
         order = [OrderLine(n, r["sku"], r["quantity"], r["received_quantity"]) for n, r in rows.items()]
         checked = check_arrivals(po["code"], order, arrivals, tolerance)
+        into_damaged = damaged_bin_for(
+            po["code"],
+            po["warehouse"],
+            checked,
+            damaged_bin,
+            receiving_repo.non_sellable_bins(conn, po["warehouse_id"]),
+        )
         shares = allocate_landed_costs(
             costs, [CostLine(c.arrival.accepted, rows[c.line.line_no]["unit_cost"], _grams(rows, c)) for c in checked]
         )
         asn, announced = _asn(conn, asn_code, po)
-        posting = _post_stock(conn, actor, code, po, checked, announced, now)
+        posting = _post_stock(conn, actor, code, po, checked, announced, into_damaged, now)
         averages = _update_averages(conn, po, rows, checked, shares, posting, now)
         header = {
             "code": code,
@@ -115,6 +131,7 @@ def receive(
         # A line received in full is on track again: its late or at-risk alert resolves in this transaction.
         purchase_orders.check_risks_in(conn, now, po_ids=[po["id"]])
         view = _view(code, po, asn_code, status, rows, checked, shares, received, averages, costs, now, actor)
+        view |= {"damaged_bin": into_damaged, "replayed": False}
         _tell(conn, actor, po, checked, view, now)
         uow.commit()
     return view
@@ -122,7 +139,7 @@ def receive(
 
 def _tell(conn, actor: Actor, po: dict[str, Any], checked: Sequence[CheckedArrival], view: dict, now: datetime) -> None:
     """The order's history, the audit trail and subscribers hear of the receipt, in its transaction."""
-    receiving_repo.add_events(conn, _events(po, checked, view["status"], view["code"], now, actor))
+    receiving_repo.add_events(conn, _events(po, checked, view, now, actor))
     audit_repo.record(
         conn,
         actor=actor.label,
@@ -170,11 +187,57 @@ def _receipt_code(conn, po: dict[str, Any], wanted: str | None) -> str:
     if wanted is not None:
         if not wanted.strip() or len(wanted) > 64:
             raise InvalidRequest("A receipt code is 1 to 64 characters.")
-        if receiving_repo.receipt(conn, wanted) is not None:
-            raise Conflict(f"Receipt {wanted} is already booked; a new receipt needs a new code.")
         return wanted
     # Readable and unique per order: receipts of one order are serialised by the order's row lock.
     return f"{po['code']}-R{receiving_repo.receipt_count(conn, po['id']) + 1:02d}"
+
+
+def _require_same_receipt(
+    stored: dict[str, Any],
+    po: dict[str, Any],
+    arrivals: Sequence[Arrival],
+    costs: Sequence[LandedCost],
+    asn_code: str | None,
+    damaged_bin: str | None,
+) -> None:
+    """A retry must ask for exactly what was booked under its code; anything else is a new receipt."""
+    booked = sorted((x["line_no"], x["accepted"], x["damaged"], x["bin"]) for x in stored["lines"])
+    asked = sorted((a.line_no, a.accepted, a.damaged, a.bin if a.accepted else None) for a in arrivals)
+    booked_costs = sorted((c["kind"], c["amount"], c["basis"]) for c in stored["landed_costs"])
+    asked_costs = sorted((c.kind.value, c.amount, c.basis.value) for c in costs)
+    same = (
+        stored["purchase_order"] == po["code"]
+        and stored["asn"] == asn_code
+        and booked == asked
+        and booked_costs == asked_costs
+        and damaged_bin in (None, stored["damaged_bin"])
+    )
+    if not same:
+        raise Conflict(
+            f"Receipt {stored['code']} is already booked with other content; a new receipt needs a new code."
+        )
+
+
+def _replayed(conn, po: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+    """The receipt as booked, with the order's status and the average costs as they stand now (a later
+    receipt may have moved them on, as a retried reservation shows its stage now)."""
+    rows = {r["line_no"]: r for r in receiving_repo.order_lines(conn, po["id"])}
+    before = receiving_repo.accepted_before(conn, po["id"], stored["id"])
+    lines = []
+    for x in stored["lines"]:
+        ordered, earlier = rows[x["line_no"]]["quantity"], before.get(x["line_no"], 0)
+        over = max(x["accepted"] - max(ordered - earlier, 0), 0)
+        lines.append({**x, "over_receipt": over, "ordered": ordered, "received": earlier + x["accepted"]})
+    accepted_skus = {rows[x["line_no"]]["sku_id"]: x["sku"] for x in stored["lines"] if x["accepted"]}
+    averages = receiving_repo.average_costs(conn, po["warehouse_id"], list(accepted_skus))
+    return {
+        **_receipt_view(stored),
+        "status": po["status"],
+        "lines": lines,
+        "damaged_bin": stored["damaged_bin"],
+        "average_costs": {accepted_skus[i]: a for i, a in sorted(averages.items())},
+        "replayed": True,
+    }
 
 
 def _post_stock(
@@ -184,12 +247,16 @@ def _post_stock(
     po: dict[str, Any],
     checked: Sequence[CheckedArrival],
     announced: dict[int, int],
+    damaged_bin: str | None,
     now: datetime,
 ) -> _Posting:
-    """Accepted units into their bins (RECEIPT); with an ASN, what arrived no longer counts as in transit."""
+    """Accepted units into their bins and damaged ones into the damaged bin (RECEIPT); with an ASN, what arrived
+    no longer counts as in transit."""
     warehouse = po["warehouse"]
     sku_codes = sorted({c.line.sku for c in checked})
     bin_keys = sorted({(warehouse, c.arrival.bin) for c in checked if c.arrival.accepted > 0 and c.arrival.bin})
+    if damaged_bin:
+        bin_keys = sorted({*bin_keys, (warehouse, damaged_bin)})
     sku_ids = lookups.sku_ids(conn, sku_codes)
     warehouse_ids = {warehouse: po["warehouse_id"]}
     bin_ids = lookups.bin_ids(conn, bin_keys)
@@ -197,7 +264,10 @@ def _post_stock(
         conn, [(s, warehouse) for s in sku_codes], sku_ids, warehouse_ids, create_missing=True, now=now
     )
     stock_repo.load_bins(
-        conn, locked, [(c.line.sku, warehouse, c.arrival.bin or "") for c in checked if c.arrival.accepted]
+        conn,
+        locked,
+        [(c.line.sku, warehouse, c.arrival.bin or "") for c in checked if c.arrival.accepted]
+        + [(c.line.sku, warehouse, damaged_bin or "") for c in checked if c.arrival.damaged],
     )
     posting = _Posting(locked, bin_ids)
     for c in checked:
@@ -206,6 +276,9 @@ def _post_stock(
         posting.on_hand_before.setdefault(sku, locked.book.position(sku, warehouse).on_hand)
         if c.arrival.accepted > 0:
             posting.post(base, MovementRequest(MovementKind.RECEIPT, sku, warehouse, c.arrival.accepted, c.arrival.bin))
+        if c.arrival.damaged > 0:
+            damaged = MovementRequest(MovementKind.RECEIPT, sku, warehouse, c.arrival.damaged, damaged_bin)
+            posting.post(f"{base}:damaged", damaged)
         arrived = c.arrival.accepted + c.arrival.damaged
         # Only what the ASN announced (and the ledger still counts as on its way) stops being in transit.
         clears = min(
@@ -291,8 +364,10 @@ def _receipt_lines(
 
 
 def _events(
-    po: dict[str, Any], checked: Sequence[CheckedArrival], status: str, code: str, now: datetime, actor: Actor
+    po: dict[str, Any], checked: Sequence[CheckedArrival], view: dict[str, Any], now: datetime, actor: Actor
 ) -> list[dict[str, Any]]:
+    code, status = view["code"], view["status"]
+
     def event(line_no: int | None, note: str) -> dict[str, Any]:
         return {
             "purchase_order_id": po["id"],
@@ -309,7 +384,7 @@ def _events(
         if c.arrival.accepted:
             note += f" into {c.arrival.bin}"
         if c.arrival.damaged:
-            note += f", {c.arrival.damaged} damaged (still owed by the supplier)"
+            note += f", {c.arrival.damaged} damaged into {view['damaged_bin']} (still owed by the supplier)"
         if c.over:
             note += f"; {c.over} over the ordered quantity, within tolerance"
         rows.append(event(c.line.line_no, note))
@@ -364,6 +439,10 @@ def get_receipt(db: Database, code: str) -> dict[str, Any]:
         found = receiving_repo.receipt(uow.conn, code)
     if found is None:
         raise NotFound(f"No receipt {code}.")
+    return _receipt_view(found)
+
+
+def _receipt_view(found: dict[str, Any]) -> dict[str, Any]:
     return {
         "code": found["code"],
         "purchase_order": found["purchase_order"],
@@ -373,4 +452,5 @@ def get_receipt(db: Database, code: str) -> dict[str, Any]:
         "received_by": found["received_by"],
         "lines": found["lines"],
         "landed_costs": found["landed_costs"],
+        "damaged_bin": found["damaged_bin"],
     }

@@ -19,6 +19,7 @@ from datetime import datetime
 from queue import Empty, SimpleQueue
 from types import TracebackType
 
+from presale_erp.adapters.db.stock_repo import RememberedPositions
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.domain.access import Actor
 from presale_erp.domain.errors import DomainError
@@ -62,6 +63,7 @@ class ReservationDesk:
 
     def __init__(self, db: Database, *, max_batch: int = 512, max_lines: int = 5000, gather_s: float = 0.003) -> None:
         self._db = db.committer()
+        self._remembered = RememberedPositions()  # what this committer last wrote: see stock.reserve_batch
         self._max_batch = max_batch
         self._gather_s = gather_s
         # Bounds the ids and keys one batch sends in a single IN list (SQLite allows 32,766 parameters).
@@ -165,7 +167,7 @@ class ReservationDesk:
 
     def _settle(self, batch: list[_Waiting]) -> None:
         try:
-            results = stock.reserve_batch(self._db, [w.call for w in batch])
+            results = stock.reserve_batch(self._db, [w.call for w in batch], remembered=self._remembered)
         except Exception as failed:  # the shared transaction failed: see _one_by_one
             results = self._one_by_one(batch, failed)
         for waiting, result in zip(batch, results, strict=True):

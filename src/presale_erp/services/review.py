@@ -14,6 +14,7 @@ from presale_erp.adapters.db import audit_repo, review_repo
 from presale_erp.adapters.db.tables import orders
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.domain.access import Actor
+from presale_erp.domain.credit import amounts_ahead
 from presale_erp.domain.errors import InvalidRequest, NotFound
 from presale_erp.domain.review.engine import compile_settings, default_settings, review
 from presale_erp.domain.review.model import (
@@ -26,6 +27,7 @@ from presale_erp.domain.review.model import (
     SkuHistory,
 )
 from presale_erp.domain.review.rules import RULES
+from presale_erp.services import receivables
 
 # A hold that only says "wait" (cooling-off) is not a person's job: the order stays pending for the next run.
 WAITING_RULES = {"cooling_off"}
@@ -247,6 +249,12 @@ def _context(conn, batch: list[ReviewOrder], now: datetime, window_hours: int, k
     buyer_orders, buyer_refunds = review_repo.buyer_refund_counts(conn, {o.buyer_index for o in batch if o.buyer_index})
     sku_ids = {line.sku_id for o in batch for line in o.lines if line.sku_id is not None}
     known.cover(conn, sku_ids)
+    credit = receivables.credit_positions(conn, {(o.shop_id, o.buyer_index) for o in batch if o.buyer_index}, now)
+    on_account = [
+        (o.id, credit[(o.shop_id, o.buyer_index)].customer, o.total_amount)
+        for o in batch
+        if (o.shop_id, o.buyer_index) in credit
+    ]
     return ReviewContext(
         now=now,
         blacklisted_buyers=black["buyer"],
@@ -263,6 +271,8 @@ def _context(conn, batch: list[ReviewOrder], now: datetime, window_hours: int, k
         sku_history=known.history,
         sku_unit_cost=known.costs,
         sku_available=review_repo.sku_available(conn, sku_ids),
+        customer_credit=credit,
+        credit_ahead=amounts_ahead(on_account),
     )
 
 

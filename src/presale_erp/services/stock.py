@@ -210,18 +210,30 @@ def reserve(
     return result
 
 
-def reserve_batch(db: Database, calls: Sequence[ReserveCall]) -> list[ReservationOutcome | DomainError]:
+def reserve_batch(
+    db: Database, calls: Sequence[ReserveCall], *, remembered: stock_repo.RememberedPositions | None = None
+) -> list[ReservationOutcome | DomainError]:
     """Reserve for many callers in one transaction: one lock of every position they touch, one write of each
     kind (group commit). Each call stays all-or-nothing on its own: a refusal (short stock, an id reused for
     other content, an unknown code) comes back in that call's place and changes nothing for the others.
 
     Calls must be checked (`ReserveCall.check`) and must not share ids: a call repeating an id that an earlier
-    call of the same batch creates could not see it yet, so it belongs in a later batch."""
+    call of the same batch creates could not see it yet, so it belongs in a later batch.
+
+    With `remembered` (one committer thread's memory of the positions it last wrote), PostgreSQL first tries the
+    batch on those counters in a single round trip that writes only if the rows still hold them (see
+    `stock_repo.commit_reservations_if_unchanged`); a flash sale's hot position is then never read, only
+    written. Any doubt (a position not remembered or changed by someone else, a refusal, an id already taken)
+    falls back to deciding on locked rows, with the same results as without it."""
     ids = [i for call in calls for i in call.ids]
     if len(set(ids)) != len(ids):
         raise ValueError("Calls in one reservation batch must not share reservation ids.")
     if not calls:
         return []
+    if remembered is not None and db.engine.dialect.name == "postgresql":
+        results = _reserve_on_remembered(db, calls, remembered)
+        if results is not None:
+            return results
     results: list[ReservationOutcome | DomainError] = []
     with db.uow() as uow:
         conn = uow.conn
@@ -250,6 +262,43 @@ def reserve_batch(db: Database, calls: Sequence[ReserveCall]) -> list[Reservatio
         if made_rows:
             stock_repo.save_reservations(conn, locked, made_rows, audit_rows, latest)
             uow.commit()
+    if remembered is not None:
+        remembered.remember(locked)
+    return results
+
+
+def _reserve_on_remembered(
+    db: Database, calls: Sequence[ReserveCall], remembered: stock_repo.RememberedPositions
+) -> list[ReservationOutcome | DomainError] | None:
+    """The batch decided on remembered counters and written in one round trip, or None (nothing written) when
+    that cannot be trusted: then the caller decides again on locked rows."""
+    with db.uow() as uow:
+        codes = _CodeIds.look_up(db.known_codes, uow, calls)
+        if any(codes.refusal(call) for call in calls):
+            return None
+        keys = [(line.sku, line.warehouse) for call in calls for line in call.lines]
+        stock = remembered.stock_for(keys, codes.skus, codes.warehouses)
+        if stock is None:
+            return None
+        results: list[ReservationOutcome | DomainError] = []
+        made_rows: list[dict[str, Any]] = []
+        audit_rows: list[dict[str, Any]] = []
+        for call in calls:
+            result, made = _reserve_call(stock.book, call, {})
+            if not made:  # a refusal: decided on locked rows, where every detail of it is exact
+                return None
+            results.append(result)
+            made_rows += _reservation_rows(call, made, codes.skus, codes.warehouses, codes.shop_id(call))
+            audit_rows += _reservation_audit_rows(call, made)
+        latest = max(call.now for call in calls)
+        try:
+            written = stock_repo.commit_reservations_if_unchanged(uow, stock, made_rows, audit_rows, latest)
+        except Conflict:  # an id already taken: a replay, or a conflict the locked path explains
+            written = False
+    if not written:
+        remembered.forget(stock)
+        return None
+    remembered.remember(stock)
     return results
 
 
@@ -275,6 +324,10 @@ class _CodeIds:
 
     def refusal(self, call: ReserveCall) -> NotFound | None:
         """The error `reserve` gives a call naming a code that does not exist, checked in the same order."""
+        if (not call.shop or call.shop in self.shops) and all(
+            line.sku in self.skus and line.warehouse in self.warehouses for line in call.lines
+        ):
+            return None
         try:
             lookups.require_codes(self.skus, [line.sku for line in call.lines], "SKU")
             lookups.require_codes(self.warehouses, [line.warehouse for line in call.lines], "warehouse")

@@ -92,9 +92,18 @@ def create_zone(
 
 
 def create_bins(
-    db: Database, actor: Actor, *, warehouse: str, zone: str, codes: list[str], now: datetime
+    db: Database,
+    actor: Actor,
+    *,
+    warehouse: str,
+    zone: str,
+    codes: list[str],
+    now: datetime,
+    sellable: bool | None = None,
 ) -> list[dict[str, Any]]:
-    """Add bins to a zone in one go (a shelf's worth at a time is the usual case)."""
+    """Add bins to a zone in one go (a shelf's worth at a time is the usual case). A non-sellable bin
+    (sellable=False) holds damaged or quarantined goods (残次品区); left out, bins in a defective zone are
+    non-sellable and all others sellable."""
     if not codes:
         raise InvalidRequest("Give at least one bin code.")
     for code in codes:
@@ -107,6 +116,8 @@ def create_bins(
         zone_row = next((z for z in repo.zones_of(conn, wh["id"]) if z["code"] == zone), None)
         if zone_row is None:
             raise NotFound(f"Warehouse {warehouse} has no zone {zone}.")
+        if sellable is None:
+            sellable = zone_row["kind"] != ZoneKind.DEFECTIVE.value
         taken = repo.existing_bin_codes(conn, wh["id"], codes)
         if taken:
             raise Conflict(f"Warehouse {warehouse} already has bin(s) {', '.join(taken)}.")
@@ -115,6 +126,7 @@ def create_bins(
                 "warehouse_id": wh["id"],
                 "zone_id": zone_row["id"],
                 "code": code,
+                "sellable": sellable,
                 "created_at": now,
                 "created_by": actor.label,
             }
@@ -128,10 +140,42 @@ def create_bins(
             entity="zone",
             entity_id=f"{warehouse}/{zone}",
             at=now,
-            details={"bins": codes},
+            details={"bins": codes, "sellable": sellable},
         )
         uow.commit()
-        return [{"code": code, "zone": zone, "warehouse": warehouse} for code in codes]
+        return [{"code": code, "zone": zone, "warehouse": warehouse, "sellable": sellable} for code in codes]
+
+
+def update_bin(
+    db: Database, actor: Actor, *, warehouse: str, code: str, sellable: bool, now: datetime
+) -> dict[str, Any]:
+    """Make a bin sellable or not (残次品区). Only an empty bin may change: units already in it count in the
+    bucket of what the bin was, so they are moved out first (a transfer moves them between the buckets)."""
+    with db.uow() as uow:
+        conn = uow.conn
+        wh = _warehouse(conn, warehouse)
+        found = repo.bin_by_code(conn, wh["id"], code)
+        if found is None:
+            raise NotFound(f"Warehouse {warehouse} has no bin {code}.")
+        if found["sellable"] != sellable:
+            held = repo.bin_units(conn, found["id"])
+            if held:
+                raise Conflict(
+                    f"Bin {code} of {warehouse} still holds {held} units; transfer them to another bin before "
+                    f"making it {'sellable' if sellable else 'non-sellable'}."
+                )
+            repo.set_bin_sellable(conn, found["id"], sellable)
+            audit_repo.record(
+                conn,
+                actor=actor.label,
+                action="bin.update",
+                entity="bin",
+                entity_id=f"{warehouse}/{code}",
+                at=now,
+                details={"sellable": sellable},
+            )
+            uow.commit()
+        return {"code": code, "zone": found["zone"], "warehouse": warehouse, "sellable": sellable}
 
 
 def _warehouse(conn, code: str) -> dict[str, Any]:

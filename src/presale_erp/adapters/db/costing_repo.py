@@ -85,6 +85,7 @@ def costs_by_position(
             skus.c.code.label("sku"),
             warehouses.c.code.label("warehouse"),
             stock_positions.c.on_hand,
+            stock_positions.c.damaged,
             average.label("average_cost"),
             skus.c.unit_cost,
             case(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.engine import Connection
 
-from presale_erp.adapters.db.tables import bins, products, shops, skus, warehouses, zones
+from presale_erp.adapters.db.tables import bin_stock, bins, products, shops, skus, warehouses, zones
 
 
 def insert(conn: Connection, table: Table, row: dict[str, Any]) -> int:
@@ -77,7 +77,9 @@ def zones_of(conn: Connection, warehouse_id: int) -> list[dict[str, Any]]:
 
 def bins_of(conn: Connection, warehouse_id: int, zone: str | None, limit: int, offset: int):
     query = (
-        select(bins.c.id, bins.c.code, zones.c.code.label("zone"), bins.c.created_at, bins.c.created_by)
+        select(
+            bins.c.id, bins.c.code, zones.c.code.label("zone"), bins.c.sellable, bins.c.created_at, bins.c.created_by
+        )
         .join(zones, zones.c.id == bins.c.zone_id)
         .where(bins.c.warehouse_id == warehouse_id)
     )
@@ -86,6 +88,30 @@ def bins_of(conn: Connection, warehouse_id: int, zone: str | None, limit: int, o
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.order_by(bins.c.code).limit(limit).offset(offset)).mappings()
     return [dict(r) for r in rows], total
+
+
+def bin_by_code(conn: Connection, warehouse_id: int, code: str) -> dict[str, Any] | None:
+    row = (
+        conn.execute(
+            select(bins.c.id, bins.c.code, bins.c.sellable, zones.c.code.label("zone"))
+            .join(zones, zones.c.id == bins.c.zone_id)
+            .where(bins.c.warehouse_id == warehouse_id, bins.c.code == code)
+            .with_for_update(of=bins)
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+def bin_units(conn: Connection, bin_id: int) -> int:
+    """Units of every SKU the bin holds now."""
+    held = conn.execute(select(func.coalesce(func.sum(bin_stock.c.on_hand), 0)).where(bin_stock.c.bin_id == bin_id))
+    return int(held.scalar_one())
+
+
+def set_bin_sellable(conn: Connection, bin_id: int, sellable: bool) -> None:
+    conn.execute(update(bins).where(bins.c.id == bin_id).values(sellable=sellable))
 
 
 def existing_bin_codes(conn: Connection, warehouse_id: int, codes: list[str]) -> list[str]:

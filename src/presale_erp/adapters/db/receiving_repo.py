@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, select, update
@@ -13,15 +14,18 @@ from presale_erp.adapters.db.tables import (
     asns,
     bins,
     landed_costs,
+    movements,
     purchase_order_events,
     purchase_order_lines,
     purchase_orders,
     receipt_lines,
     receipts,
     skus,
+    stock_costs,
     suppliers,
     warehouses,
 )
+from presale_erp.domain.costing import round_cost
 from presale_erp.domain.errors import NotFound
 
 
@@ -64,6 +68,14 @@ def asn_of(conn: Connection, code: str) -> tuple[dict[str, Any], dict[int, int]]
 
 def mark_asn_received(conn: Connection, asn_id: int) -> None:
     conn.execute(update(asns).where(asns.c.id == asn_id).values(status="received"))
+
+
+def non_sellable_bins(conn: Connection, warehouse_id: int) -> list[str]:
+    """The warehouse's non-sellable (残次品区) bin codes, in code order: the first takes damaged units by default."""
+    rows = conn.execute(
+        select(bins.c.code).where(bins.c.warehouse_id == warehouse_id, bins.c.sellable.is_(False)).order_by(bins.c.code)
+    ).scalars()
+    return list(rows)
 
 
 def receipt_count(conn: Connection, po_id: int) -> int:
@@ -134,9 +146,51 @@ def receipt(conn: Connection, code: str) -> dict[str, Any] | None:
         .where(receipt_lines.c.receipt_id == header["id"])
         .order_by(receipt_lines.c.line_no)
     ).mappings()
+    lines = [dict(r) for r in lines]
     costs = conn.execute(
         select(landed_costs.c.kind, landed_costs.c.amount, landed_costs.c.basis)
         .where(landed_costs.c.receipt_id == header["id"])
         .order_by(landed_costs.c.id)
     ).mappings()
-    return {**dict(header), "lines": [dict(r) for r in lines], "landed_costs": [dict(r) for r in costs]}
+    return {
+        **dict(header),
+        "lines": lines,
+        "landed_costs": [dict(r) for r in costs],
+        "damaged_bin": _damaged_bin(conn, code, [x["line_no"] for x in lines if x["damaged"]]),
+    }
+
+
+def _damaged_bin(conn: Connection, code: str, line_nos: list[int]) -> str | None:
+    """Where the receipt's damaged units went: the bin of its damaged-unit movements (one per damaged line)."""
+    if not line_nos:
+        return None
+    found = conn.execute(
+        select(bins.c.code)
+        .join(movements, movements.c.bin_id == bins.c.id)
+        .where(movements.c.request_id.in_([f"receipt:{code}:{n}:damaged" for n in line_nos]))
+        .limit(1)
+    ).scalar()
+    return found
+
+
+def accepted_before(conn: Connection, po_id: int, receipt_id: int) -> dict[int, int]:
+    """Units accepted per order line by the order's receipts booked before `receipt_id`."""
+    rows = conn.execute(
+        select(receipt_lines.c.line_no, func.sum(receipt_lines.c.accepted))
+        .join(receipts, receipts.c.id == receipt_lines.c.receipt_id)
+        .where(receipts.c.purchase_order_id == po_id, receipts.c.id < receipt_id)
+        .group_by(receipt_lines.c.line_no)
+    ).all()
+    return {line_no: int(units) for line_no, units in rows}
+
+
+def average_costs(conn: Connection, warehouse_id: int, sku_ids: Sequence[int]) -> dict[int, Decimal]:
+    """The moving average per SKU id in the warehouse, where one is kept."""
+    if not sku_ids:
+        return {}
+    rows = conn.execute(
+        select(stock_costs.c.sku_id, stock_costs.c.average_cost).where(
+            stock_costs.c.warehouse_id == warehouse_id, stock_costs.c.sku_id.in_(sorted(set(sku_ids)))
+        )
+    ).all()
+    return {sku_id: round_cost(Decimal(cost)) for sku_id, cost in rows}

@@ -59,7 +59,7 @@ def positions(
 
 def bin_balances(conn: Connection, *, sku: str, warehouse: str) -> list[dict[str, Any]]:
     rows = conn.execute(
-        select(bins.c.code.label("bin"), zones.c.code.label("zone"), bin_stock.c.on_hand)
+        select(bins.c.code.label("bin"), zones.c.code.label("zone"), bins.c.sellable, bin_stock.c.on_hand)
         .select_from(bin_stock)
         .join(bins, bins.c.id == bin_stock.c.bin_id)
         .join(zones, zones.c.id == bins.c.zone_id)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import and_, bindparam, case, func, select, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
@@ -25,8 +26,11 @@ from presale_erp.adapters.db.tables import (
     stock_positions,
     warehouses,
 )
+from presale_erp.adapters.db.unit_of_work import UnitOfWork
 from presale_erp.adapters.db.upsert import insert_ignoring_existing, upsert
 from presale_erp.domain.ledger import (
+    BIN_BUCKETS,
+    Bucket,
     MovementLine,
     PositionKey,
     Reservation,
@@ -96,10 +100,18 @@ def lock_positions(
 
 
 def load_bins(conn: Connection, locked: LockedStock, bin_keys: Iterable[tuple[str, str, str]]) -> None:
-    """Bring the bin balances (sku, warehouse, bin code) a movement touches into the book."""
+    """Bring the bin balances (sku, warehouse, bin code) a movement touches into the book, and which of those
+    bins are non-sellable (their units count as damaged)."""
     wanted = sorted(set(bin_keys))
     if not wanted:
         return
+    places = sorted({(wh, code) for _, wh, code in wanted})
+    damaged_bins = conn.execute(
+        select(warehouses.c.code, bins.c.code)
+        .join(bins, bins.c.warehouse_id == warehouses.c.id)
+        .where(tuple_(warehouses.c.code, bins.c.code).in_(places), bins.c.sellable.is_(False))
+    ).all()
+    locked.book.non_sellable_bins |= {(wh, code) for wh, code in damaged_bins}
     rows = conn.execute(
         select(skus.c.code, warehouses.c.code, bins.c.code, bin_stock.c.on_hand)
         .select_from(bin_stock)
@@ -185,6 +197,87 @@ def save_reservations(
         f"WITH moved AS ({moved_sql}), made AS ({made_sql}) {audit_sql}",
         (now, moved_json, made_rows, audit_rows_json),
     )
+
+
+class RememberedPositions:
+    """The counters of positions as this process last committed them, for one committer thread (a group-commit
+    desk). A batch may be decided on them without reading the row first: the write then checks, in the same
+    statement, that the row still holds exactly these counters (compare and set), and changes nothing otherwise."""
+
+    def __init__(self) -> None:
+        self._counters: dict[tuple[int, int], tuple[int, ...]] = {}
+
+    def stock_for(
+        self, keys: Iterable[PositionKey], sku_ids: dict[str, int], warehouse_ids: dict[str, int]
+    ) -> LockedStock | None:
+        """A book over the remembered counters of `keys`, or None if any of them is not remembered."""
+        positions: dict[PositionKey, StockPosition] = {}
+        for sku, warehouse in set(keys):
+            counters = self._counters.get((sku_ids[sku], warehouse_ids[warehouse]))
+            if counters is None:
+                return None
+            positions[(sku, warehouse)] = StockPosition(sku, warehouse, *counters)
+        return LockedStock(
+            book=StockBook(positions=positions),
+            sku_ids=sku_ids,
+            warehouse_ids=warehouse_ids,
+            before={k: _counters(p) for k, p in positions.items()},
+            bins_before={},
+        )
+
+    def remember(self, stock: LockedStock) -> None:
+        """After a commit: the book's positions are what the database now holds."""
+        for (sku, warehouse), position in stock.book.positions.items():
+            self._counters[(stock.sku_ids[sku], stock.warehouse_ids[warehouse])] = _counters(position)
+
+    def forget(self, stock: LockedStock) -> None:
+        for sku, warehouse in stock.book.positions:
+            self._counters.pop((stock.sku_ids[sku], stock.warehouse_ids[warehouse]), None)
+
+
+def commit_reservations_if_unchanged(
+    uow: UnitOfWork,
+    stock: LockedStock,
+    reservation_rows: Sequence[dict[str, Any]],
+    audit_rows: Sequence[dict[str, Any]],
+    now: datetime,
+) -> bool:
+    """PostgreSQL: write a batch decided on remembered counters, and commit, in one round trip. Each position is
+    set only where it still holds the counters the batch was decided on, and the reservations and audit rows go
+    in only if every position was set; otherwise nothing changes and the answer is False (decide again on locked
+    rows). A reservation id already taken raises Conflict, also with nothing changed."""
+    changed = [p for k, p in stock.book.positions.items() if stock.before[k] != _counters(p)]
+    moved = [
+        (stock.sku_ids[p.sku], stock.warehouse_ids[p.warehouse], *_counters(p), *stock.before[p.key]) for p in changed
+    ]
+    names = ["sku_id", "warehouse_id", *COUNTERS, *(f"was_{c}" for c in COUNTERS)]
+    columns = ", ".join(f"{name} int" for name in names)
+    moved_sql = (
+        f"UPDATE stock_positions AS p SET {', '.join(f'{c} = v.{c}' for c in COUNTERS)}, updated_at = %s"
+        f" FROM json_to_recordset(%s) AS v({columns})"
+        " WHERE p.sku_id = v.sku_id AND p.warehouse_id = v.warehouse_id"
+        f" AND ({', '.join(f'p.{c}' for c in COUNTERS)}) = ({', '.join(f'v.was_{c}' for c in COUNTERS)})"
+        " RETURNING p.sku_id"
+    )
+    all_set = " WHERE (SELECT count(*) FROM moved) = %s"
+    made_sql, made_json = bulk.json_insert(uow.conn, reservations, reservation_rows)
+    audit_sql, audit_json = bulk.json_insert(uow.conn, audit_log, audit_repo.uniform(audit_rows))
+    try:
+        ((set_count,),) = uow.commit_with(
+            f"WITH moved AS ({moved_sql}), made AS ({made_sql}{all_set}), audited AS ({audit_sql}{all_set})"
+            " SELECT count(*) FROM moved",
+            (
+                now,
+                json.dumps([dict(zip(names, row, strict=True)) for row in moved]),
+                made_json,
+                len(moved),
+                audit_json,
+                len(moved),
+            ),
+        )
+    except psycopg.Error:  # on locked rows the caller decides again, finds a lost answer's commit as a replay,
+        return False  # and reports any error that persists
+    return set_count == len(moved)
 
 
 def _position_row(locked: LockedStock, position: StockPosition, now: datetime) -> dict[str, Any]:
@@ -332,6 +425,7 @@ def ledger_discrepancies(conn: Connection) -> list[dict[str, Any]]:
             movements.c.sku_id,
             movements.c.warehouse_id,
             func.sum(_bucket_sum("on_hand")).label("on_hand"),
+            func.sum(_bucket_sum("damaged")).label("damaged"),
             func.sum(_bucket_sum("in_transit_purchase")).label("in_transit_purchase"),
             func.sum(_bucket_sum("in_transit_transfer")).label("in_transit_transfer"),
         )
@@ -354,6 +448,7 @@ def ledger_discrepancies(conn: Connection) -> list[dict[str, Any]]:
             skus.c.code.label("sku"),
             warehouses.c.code.label("warehouse"),
             p.on_hand,
+            p.damaged,
             p.reserved,
             p.in_transit_purchase,
             p.in_transit_transfer,
@@ -361,6 +456,7 @@ def ledger_discrepancies(conn: Connection) -> list[dict[str, Any]]:
             p.awaiting_review,
             p.awaiting_shipment,
             func.coalesce(moved.c.on_hand, 0).label("moved_on_hand"),
+            func.coalesce(moved.c.damaged, 0).label("moved_damaged"),
             func.coalesce(moved.c.in_transit_purchase, 0).label("moved_in_transit_purchase"),
             func.coalesce(moved.c.in_transit_transfer, 0).label("moved_in_transit_transfer"),
             func.coalesce(held.c.reserved, 0).label("held"),
@@ -375,6 +471,7 @@ def ledger_discrepancies(conn: Connection) -> list[dict[str, Any]]:
     for row in rows:
         checks = {
             "on_hand": (row["on_hand"], row["moved_on_hand"]),
+            "damaged": (row["damaged"], row["moved_damaged"]),
             "in_transit_purchase": (row["in_transit_purchase"], row["moved_in_transit_purchase"]),
             "in_transit_transfer": (row["in_transit_transfer"], row["moved_in_transit_transfer"]),
             "reserved": (row["reserved"], row["held"]),
@@ -398,7 +495,8 @@ def ledger_discrepancies(conn: Connection) -> list[dict[str, Any]]:
 
 
 def _bin_discrepancies(conn: Connection) -> list[dict[str, Any]]:
-    """Bins whose balance disagrees with the on-hand movements posted to them."""
+    """Bins whose balance disagrees with the on-hand and damaged movements posted to them, or whose movements
+    went into the wrong bucket for the bin (on_hand into a non-sellable bin, damaged into a sellable one)."""
     moved = (
         select(
             movements.c.sku_id,
@@ -406,7 +504,7 @@ def _bin_discrepancies(conn: Connection) -> list[dict[str, Any]]:
             movements.c.bin_id,
             func.sum(movements.c.quantity).label("moved"),
         )
-        .where(movements.c.bucket == "on_hand")
+        .where(movements.c.bucket.in_([b.value for b in BIN_BUCKETS]))
         .group_by(movements.c.sku_id, movements.c.warehouse_id, movements.c.bin_id)
         .subquery()
     )
@@ -435,6 +533,35 @@ def _bin_discrepancies(conn: Connection) -> list[dict[str, Any]]:
     return [
         {"sku": sku, "warehouse": wh, "counter": f"bin {bin_code}", "kept": int(kept), "derived": int(derived)}
         for sku, wh, bin_code, kept, derived in rows
+    ] + _misfiled_movements(conn)
+
+
+def _misfiled_movements(conn: Connection) -> list[dict[str, Any]]:
+    """Units a bin holds must all count in its bucket: per bin, the movement units in the other bucket."""
+    wrong = case(
+        (and_(bins.c.sellable.is_(True), movements.c.bucket == Bucket.DAMAGED.value), movements.c.quantity),
+        (and_(bins.c.sellable.is_(False), movements.c.bucket == Bucket.ON_HAND.value), movements.c.quantity),
+        else_=0,
+    )
+    rows = conn.execute(
+        select(skus.c.code, warehouses.c.code, bins.c.code, bins.c.sellable, func.sum(wrong))
+        .select_from(movements)
+        .join(bins, bins.c.id == movements.c.bin_id)
+        .join(skus, skus.c.id == movements.c.sku_id)
+        .join(warehouses, warehouses.c.id == movements.c.warehouse_id)
+        .where(movements.c.bucket.in_([b.value for b in BIN_BUCKETS]))
+        .group_by(skus.c.code, warehouses.c.code, bins.c.code, bins.c.sellable)
+        .having(func.sum(func.abs(wrong)) != 0)
+    ).all()
+    return [
+        {
+            "sku": sku,
+            "warehouse": wh,
+            "counter": f"bin {bin_code} {'damaged' if sellable else 'on_hand'} movements",
+            "kept": 0,
+            "derived": int(moved),
+        }
+        for sku, wh, bin_code, sellable, moved in rows
     ]
 
 

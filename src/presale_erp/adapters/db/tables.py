@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 
 from presale_erp.adapters.db.types import MoneyFen, UtcDateTime
@@ -160,6 +161,8 @@ bins = Table(
     Column("zone_id", Integer, ForeignKey("zones.id"), nullable=False, index=True),
     Column("code", String(64), nullable=False),
     *_audit_columns(),
+    # False: a 残次品区 bin (damaged or quarantined goods); its units count as damaged, not on_hand (0006)
+    Column("sellable", Boolean, nullable=False, default=True, server_default=true()),
     UniqueConstraint("warehouse_id", "code", name="uq_bins_warehouse_code"),
 )
 
@@ -180,10 +183,13 @@ stock_positions = Table(
     Column("low_stock_threshold", Integer, nullable=False, default=0),
     Column("presale_campaigns_open", Integer, nullable=False, default=0),
     Column("updated_at", UtcDateTime, nullable=False),
+    # 残次品: units in non-sellable bins; on_hand stays sellable stock only (0006)
+    Column("damaged", Integer, nullable=False, default=0, server_default="0"),
     CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
     CheckConstraint("reserved >= 0", name="reserved_not_negative"),
     CheckConstraint("presale_quota_used <= presale_quota", name="quota_used_within_quota"),
     CheckConstraint("in_transit_purchase >= 0 AND in_transit_transfer >= 0", name="in_transit_not_negative"),
+    CheckConstraint("damaged >= 0", name="damaged_not_negative"),
     Index("ix_stock_positions_warehouse", "warehouse_id", "sku_id"),
 )
 
@@ -742,10 +748,12 @@ suppliers = Table(
     Column("id", Integer, primary_key=True),
     Column("code", String(64), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
-    Column("contact", String(200), nullable=False),
     Column("lead_time_days", Numeric(6, 2), nullable=False),
     Column("lead_time_std_days", Numeric(6, 2), nullable=False),
     *_audit_columns(),
+    # 账期: days after goods arrive (or, before they do, after the promised date) that the supplier is paid;
+    # 0 = on receipt. Read by the cash-gap report (migration 0012).
+    Column("payment_terms_days", Integer, nullable=False, default=0, server_default="0"),
 )
 
 supplier_skus = Table(
@@ -972,4 +980,224 @@ sales_postings = Table(  # 收入成本明细: revenue and cost of goods as they
     Index("ix_sales_postings_sku_at", "sku_id", "occurred_at"),
     Index("ix_sales_postings_warehouse_at", "warehouse_id", "occurred_at"),
     Index("ix_sales_postings_order", "order_id"),
+)
+
+# --- Supplier contacts (0006): a supplier's people, one of them primary ------------------------------------------
+
+supplier_contacts = Table(  # 联系人: 业务 / 财务 / 跟单 ...
+    "supplier_contacts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("supplier_id", Integer, ForeignKey("suppliers.id"), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("role", String(40), nullable=False),
+    Column("phone", String(40), nullable=False),
+    Column("email", String(200), nullable=False),
+    Column("is_primary", Boolean, nullable=False, default=False, server_default=false()),
+    *_audit_columns(),
+    Index("ix_supplier_contacts_supplier", "supplier_id", "id"),
+)
+
+# --- Accounting vouchers: the chart-of-accounts mapping and summary vouchers for Kingdee / Yonyou -----------------
+
+account_mappings = Table(  # 科目映射: which account an accounting role books to, per shop and payment channel
+    "account_mappings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("role", String(30), nullable=False),  # domain/chart_of_accounts.AccountRole
+    Column("shop", String(64), nullable=False),  # shop code; "" = every shop
+    Column("channel", String(20), nullable=False),  # payment channel; "" = every channel
+    Column("account_code", String(40), nullable=False),
+    Column("account_name", String(80), nullable=False),
+    Column("auxiliary", String(60), nullable=False),  # comma list of auxiliary kinds: customer, department
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(120), nullable=False),
+    UniqueConstraint("role", "shop", "channel", name="uq_account_mappings_role_shop_channel"),
+)
+
+vouchers = Table(  # 凭证: one summary voucher per shop × Beijing day × business type (and its supplements)
+    "vouchers",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source_key", String(120), nullable=False),  # <shop>/<day>/<business type>
+    Column("sequence", Integer, nullable=False),  # 0 the day's voucher; 1, 2, ... supplements for late facts
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("business_date", Date, nullable=False),  # the Beijing day, also the voucher date
+    Column("business_type", String(20), nullable=False),
+    Column("fiscal_year", Integer, nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("word", String(4), nullable=False),  # 凭证字, 记
+    Column("number", Integer, nullable=False),  # 凭证号 within the period
+    Column("attachments", Integer, nullable=False),  # facts summarised
+    Column("preparer", String(120), nullable=False),
+    Column("basis", JSON, nullable=False),  # component -> fact amount (yuan string) booked by this voucher
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(120), nullable=False),
+    UniqueConstraint("source_key", "sequence", name="uq_vouchers_source_key_sequence"),
+    UniqueConstraint("fiscal_year", "period", "word", "number", name="uq_vouchers_number"),
+    Index("ix_vouchers_date_shop", "business_date", "shop_id"),
+)
+
+voucher_lines = Table(  # 分录
+    "voucher_lines",
+    metadata,
+    Column("voucher_id", BigId, ForeignKey("vouchers.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),  # 0-based, as K/3 numbers 分录序号
+    Column("summary", String(200), nullable=False),
+    Column("account_code", String(40), nullable=False),
+    Column("account_name", String(80), nullable=False),
+    Column("debit", Money, nullable=False),
+    Column("credit", Money, nullable=False),
+    Column("auxiliary", JSON, nullable=False),  # [{kind, code, name}]
+)
+
+# --- Receivables: wholesale and distributor customers on account (挂账), their credit and their ledger ----------------
+
+customers = Table(  # 客户: wholesale and distributor customers who buy on account
+    "customers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),  # wholesale | distributor
+    Column("credit_limit", Money, nullable=False),  # 信用额度
+    Column("payment_terms_days", Integer, nullable=False),  # 账期: an invoice is due this many days after it
+    Column("active", Boolean, nullable=False),
+    Column("note", String(1000), nullable=False, default="", server_default=""),
+    *_audit_columns(),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+customer_accounts = Table(  # which platform buyer is which customer: orders carry the buyer's blind index
+    "customer_accounts",
+    metadata,
+    Column("shop_id", Integer, ForeignKey("shops.id"), primary_key=True),
+    Column("buyer_index", String(32), primary_key=True),  # blind index of the platform buyer id, as on orders
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("buyer_label", String(120), nullable=False),  # the buyer id masked, so staff recognise the link
+    *_audit_columns(),
+    Index("ix_customer_accounts_customer", "customer_id"),
+)
+
+ar_entries = Table(  # 应收明细: invoices, payments, credit notes and write-offs, one immutable row each
+    "ar_entries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("entry_key", String(160), nullable=False, unique=True),  # chosen by the caller: a retry is a no-op
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("kind", String(20), nullable=False),  # invoice | payment | credit_note | write_off
+    Column("amount", Money, nullable=False),  # signed: + owed by the customer, - paid or credited
+    Column("order_id", BigId, ForeignKey("orders.id")),  # the order invoiced (or credited), if any
+    Column("due_at", UtcDateTime),  # invoices: occurred_at + the customer's terms at invoicing
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("note", String(300), nullable=False, default="", server_default=""),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("recorded_by", String(120), nullable=False),
+    Index("ix_ar_entries_customer_at", "customer_id", "occurred_at"),
+    Index("ix_ar_entries_order", "order_id"),
+)
+
+# --- Settlement reconciliation (对账): platform bills as imported, their lines, and what did not match ------------
+
+settlement_imports = Table(  # 对账单导入: one row per bill file; the same file (sha256) imported twice is one import
+    "settlement_imports",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("channel", String(20), nullable=False),  # alipay | wechat | douyin | pinduoduo, as payment_entries
+    Column("format", String(30), nullable=False),  # alipay_account | alipay_trade | wechat_trade | ...
+    Column("file_name", String(255), nullable=False),
+    Column("shop_ids", JSON, nullable=False),  # the shop(s) whose money the channel account holds
+    Column("period_start", UtcDateTime, nullable=False),
+    Column("period_end", UtcDateTime, nullable=False),  # exclusive
+    Column("line_count", Integer, nullable=False),
+    Column("matched_count", Integer, nullable=False),  # bill lines that agree with the ledger
+    Column("finding_count", Integer, nullable=False),
+    Column("charges_recorded", Integer, nullable=False),  # fees and commissions written into payment_entries
+    Column("imported_at", UtcDateTime, nullable=False),
+    Column("imported_by", String(120), nullable=False),
+    Index("ix_settlement_imports_channel_period", "channel", "period_start"),
+)
+
+settlement_lines = Table(  # 对账单明细: every line of an imported bill, as parsed, with the row as the file had it
+    "settlement_lines",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("import_id", BigId, ForeignKey("settlement_imports.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),  # 1-based, in file order
+    Column("kind", String(20), nullable=False),  # payment | refund | fee | commission | withdrawal | other
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("external_ref", String(80), nullable=False),
+    Column("order_ref", String(80), nullable=False),
+    Column("line_ref", String(200), nullable=False),
+    Column("amount", Money, nullable=False),  # signed, merchant's view
+    Column("fee", Money, nullable=False),
+    Column("raw", JSON, nullable=False),
+    UniqueConstraint("import_id", "line_no", name="uq_settlement_lines_import_line"),
+    Index("ix_settlement_lines_external_ref", "external_ref"),
+)
+
+reconciliation_findings = Table(  # 对账差异: missing, extra or mismatched money, until a person resolves it
+    "reconciliation_findings",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("import_id", BigId, ForeignKey("settlement_imports.id"), nullable=False),
+    Column("kind", String(20), nullable=False),  # missing | extra | mismatch
+    Column("amount_kind", String(20), nullable=False),  # payment | refund | fee | commission | other
+    Column("external_ref", String(80), nullable=False),
+    Column("order_ref", String(80), nullable=False),
+    Column("expected", Money),  # the ledger's sum; null when the ledger has nothing
+    Column("actual", Money),  # the bill's sum; null when the bill has nothing
+    Column("difference", Money, nullable=False),  # bill minus ledger
+    Column("line_nos", JSON, nullable=False),
+    Column("entry_ids", JSON, nullable=False),
+    Column("explanation", String(600), nullable=False),
+    Column("resolved_at", UtcDateTime),
+    Column("resolved_by", String(120)),
+    Column("resolution_note", String(1000)),
+    Index("ix_reconciliation_findings_import", "import_id", "kind"),
+)
+
+# --- After-sales (售后): refund-only and return-and-refund cases, and each shop's deposit refund rule (0008) -------
+
+aftersales_settings = Table(  # 售后设置 per shop
+    "aftersales_settings",
+    metadata,
+    Column("shop_id", Integer, ForeignKey("shops.id"), primary_key=True),
+    Column("deposit_policy", String(10), nullable=False),  # keep (定金不退, the default) | refund (定金可退)
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(120), nullable=False),
+)
+
+aftersales_cases = Table(  # 售后单
+    "aftersales_cases",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("case_key", String(120), nullable=False, unique=True),  # chosen by the caller: a retry is a no-op
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("order_id", BigId, ForeignKey("orders.id"), nullable=False),
+    Column("kind", String(20), nullable=False),  # refund_only | return_and_refund
+    Column("state", String(20), nullable=False),  # requested | approved | awaiting_return | returned | refunded | ...
+    Column("cause", String(10), nullable=False),  # buyer | merchant
+    Column("reason", String(300), nullable=False),
+    Column("before_shipment", Boolean, nullable=False),  # a whole-order refund before any goods left
+    Column("refund_amount", Money, nullable=False),  # what the buyer gets back: the sum of the lines' amounts
+    Column("refund_ref", String(80), nullable=False, default="", server_default=""),  # the channel's refund no.
+    Column("return_warehouse_id", Integer, ForeignKey("warehouses.id")),
+    Column("return_bin", String(64)),  # where the returned goods were put (sellable or 残次品区)
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("refunded_at", UtcDateTime),
+    Index("ix_aftersales_cases_order", "order_id"),
+    Index("ix_aftersales_cases_shop_state", "shop_id", "state", "updated_at"),
+)
+
+aftersales_lines = Table(  # 售后明细: per order line, the units coming back (0: refund only) and the refund
+    "aftersales_lines",
+    metadata,
+    Column("case_id", BigId, ForeignKey("aftersales_cases.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("quantity", Integer, nullable=False),
+    Column("amount", Money, nullable=False),
 )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Any
 
+import psycopg
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, IntegrityError
@@ -37,6 +39,35 @@ class UnitOfWork:
                 raise _conflict(error) from error
             raise
 
+    def commit_with(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """PostgreSQL: run the unit of work's last statement and COMMIT in one round trip (a pipeline), and return
+        the statement's rows. For a group-commit desk holding a hot row, a round trip saved is a batch sooner.
+        If the statement fails, nothing is committed and the error is raised as `commit` would raise it."""
+        raw = self.conn.connection.driver_connection
+        cursor = raw.cursor()
+        failed: list[psycopg.Error] = []
+        try:
+            with raw.pipeline():
+                try:
+                    cursor.execute(sql, params, prepare=False)
+                    raw.commit()
+                except psycopg.Error as error:  # caught inside, so that the pipeline ends cleanly
+                    failed.append(error)
+            rows = [] if failed else cursor.fetchall()
+        except psycopg.Error as error:  # raised as the pipeline ends: its first error, or only "aborted"
+            failed.append(error)
+        finally:
+            cursor.close()
+        if failed:
+            first = failed[0]
+            if any(isinstance(error, psycopg.errors.UniqueViolation) for error in failed):
+                raise _conflict(first) from first
+            if isinstance(first, psycopg.DataError):
+                raise _unstorable() from first
+            raise first
+        self._tx.commit()  # the server has committed: this only closes SQLAlchemy's transaction
+        return rows
+
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
@@ -50,9 +81,7 @@ class UnitOfWork:
         if isinstance(exc, IntegrityError) and _duplicate(exc):
             raise _conflict(exc) from exc
         if isinstance(exc, DataError):
-            raise InvalidRequest(
-                "A value in the request cannot be stored (for example a NUL character or a number out of range)."
-            ) from exc
+            raise _unstorable() from exc
 
     @property
     def dialect(self) -> str:
@@ -65,7 +94,13 @@ def _duplicate(error: IntegrityError) -> bool:
     return sqlstate == "23505" or "UNIQUE constraint failed" in str(error.orig)
 
 
-def _conflict(error: IntegrityError) -> Conflict:
+def _unstorable() -> InvalidRequest:
+    return InvalidRequest(
+        "A value in the request cannot be stored (for example a NUL character or a number out of range)."
+    )
+
+
+def _conflict(error: Exception) -> Conflict:
     return Conflict(
         "Another request created or changed the same record at the same moment; nothing was saved. "
         "Check the record and try again, or use a new id."

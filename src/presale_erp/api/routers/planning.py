@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from presale_erp.api.deps import DbDep, NowDep, actor_with
+from presale_erp.api.routers.purchase_orders import SupplierContactIn
 from presale_erp.domain.access import Permission
 from presale_erp.services import alerts, demand_history, forecasting, planning, purchasing, replenishment
 
@@ -56,7 +57,7 @@ class RunIn(BaseModel):
 class SupplierIn(BaseModel):
     code: Code
     name: str = Field(min_length=1, max_length=200)
-    contact: str = Field(default="", max_length=200)
+    contacts: list[SupplierContactIn] = Field(default_factory=list, max_length=50, description="联系人")
     lead_time_days: Days = Decimal("14")
     lead_time_std_days: Days = Decimal("3")
 
@@ -237,7 +238,14 @@ def set_settings(
 
 @router.post("/suppliers", status_code=201, summary="Add a supplier")
 def create_supplier(body: SupplierIn, db: DbDep, actor: WritePurchasing, when: NowDep) -> dict[str, Any]:
-    return purchasing.create_supplier(db, actor, purchasing.NewSupplier(**body.model_dump()), now=when)
+    new = purchasing.NewSupplier(
+        body.code,
+        body.name,
+        lead_time_days=body.lead_time_days,
+        lead_time_std_days=body.lead_time_std_days,
+        contacts=tuple(c.to_contact() for c in body.contacts),
+    )
+    return purchasing.create_supplier(db, actor, new, now=when)
 
 
 @router.put("/suppliers/{code}/skus", summary="What a supplier charges for a SKU, its MOQ and lead time")

@@ -12,10 +12,12 @@ from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from presale_erp.api.deps import DbDep, NowDep, actor_with
+from presale_erp.api.deps import DbDep, NowDep, PageDep, actor_with
+from presale_erp.api.schemas import PageOut
 from presale_erp.domain.access import Permission
 from presale_erp.domain.errors import InvalidRequest
-from presale_erp.services import auth, purchase_orders
+from presale_erp.domain.supplier_contacts import Contact
+from presale_erp.services import auth, purchase_orders, purchasing
 
 router = APIRouter(prefix="/api/v1", tags=["purchase orders"])
 ReadPurchasing = actor_with(Permission.PURCHASING_READ)
@@ -23,6 +25,42 @@ WritePurchasing = actor_with(Permission.PURCHASING_WRITE)
 Code = Annotated[str, Path(min_length=1, max_length=64)]
 MAX_SHEET_BYTES = 10 * 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class SupplierContactIn(BaseModel):
+    name: str = Field(min_length=1, max_length=120, examples=["王芳"])
+    role: str = Field(default="", max_length=40, examples=["业务"], description="业务 / 财务 / 跟单 / ...")
+    phone: str = Field(default="", max_length=40, examples=["0571-88880000"])
+    email: str = Field(default="", max_length=200)
+    is_primary: bool = Field(default=False, description="The supplier's primary contact (exactly one has it)")
+
+    def to_contact(self) -> Contact:
+        return Contact(self.name, self.role, self.phone, self.email, self.is_primary)
+
+
+class SupplierContactPatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    role: str | None = Field(default=None, max_length=40)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=200)
+    is_primary: bool | None = None
+
+
+class SupplierContactOut(BaseModel):
+    id: int
+    name: str
+    role: str
+    phone: str
+    email: str
+    is_primary: bool
+
+
+class SupplierOut(BaseModel):
+    code: str
+    name: str
+    lead_time_days: Decimal
+    lead_time_std_days: Decimal
+    contacts: list[SupplierContactOut] = Field(description="联系人, the primary first")
 
 
 class LineIn(BaseModel):
@@ -203,6 +241,44 @@ def close(code: Code, body: ReasonIn, db: DbDep, actor: WritePurchasing, when: N
 )
 def supplier_key(code: Code, body: SupplierKeyIn, db: DbDep, actor: WritePurchasing, when: NowDep) -> dict[str, Any]:
     return auth.create_supplier_api_key(db, actor, supplier=code, name=body.name, now=when)
+
+
+@router.get("/suppliers", response_model=PageOut[SupplierOut], summary="Suppliers with their contacts")
+def list_suppliers(db: DbDep, _: ReadPurchasing, page: PageDep) -> dict:
+    rows, total = purchasing.list_suppliers(db, limit=page.limit, offset=page.offset)
+    return page.of(rows, total)
+
+
+@router.get("/suppliers/{code}", response_model=SupplierOut, summary="A supplier with its contacts")
+def get_supplier(code: Code, db: DbDep, _: ReadPurchasing) -> dict[str, Any]:
+    return purchasing.get_supplier(db, code)
+
+
+@router.get("/suppliers/{code}/contacts", response_model=list[SupplierContactOut], summary="A supplier's contacts")
+def list_contacts(code: Code, db: DbDep, _: ReadPurchasing) -> list[dict[str, Any]]:
+    return purchasing.get_supplier(db, code)["contacts"]
+
+
+@router.post(
+    "/suppliers/{code}/contacts", status_code=201, response_model=SupplierOut, summary="Add a contact (联系人)"
+)
+def add_contact(code: Code, body: SupplierContactIn, db: DbDep, actor: WritePurchasing, when: NowDep) -> dict[str, Any]:
+    return purchasing.add_contact(db, actor, code, body.to_contact(), now=when)
+
+
+@router.patch("/suppliers/{code}/contacts/{contact_id}", response_model=SupplierOut, summary="Change a contact")
+def update_contact(
+    code: Code, contact_id: int, body: SupplierContactPatch, db: DbDep, actor: WritePurchasing, when: NowDep
+) -> dict[str, Any]:
+    changes = body.model_dump(exclude_unset=True)
+    if any(v is None for v in changes.values()):
+        raise InvalidRequest("Leave a contact field out to keep it; it cannot be set to null.")
+    return purchasing.update_contact(db, actor, code, contact_id, changes, now=when)
+
+
+@router.delete("/suppliers/{code}/contacts/{contact_id}", response_model=SupplierOut, summary="Remove a contact")
+def remove_contact(code: Code, contact_id: int, db: DbDep, actor: WritePurchasing, when: NowDep) -> dict[str, Any]:
+    return purchasing.remove_contact(db, actor, code, contact_id, now=when)
 
 
 @router.get("/suppliers/{code}/reliability", response_model=ReliabilityOut, summary="Learned from deliveries")

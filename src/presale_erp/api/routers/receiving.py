@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from presale_erp.api.deps import DbDep, NowDep, actor_with
@@ -27,7 +27,9 @@ Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][
 class ReceiptLineIn(BaseModel):
     line_no: int = Field(ge=1, le=100_000, description="The purchase order line")
     accepted: int = Field(ge=0, le=10_000_000, description="Good units, into `bin` as sellable stock")
-    damaged: int = Field(default=0, ge=0, le=10_000_000, description="Damaged units: recorded, owed by the supplier")
+    damaged: int = Field(
+        default=0, ge=0, le=10_000_000, description="Damaged units: into the damaged bin, still owed by the supplier"
+    )
     bin: str | None = Field(default=None, min_length=1, max_length=64, description="货位 for the accepted units")
 
 
@@ -40,6 +42,12 @@ class LandedCostIn(BaseModel):
 class ReceiptIn(BaseModel):
     code: Code | None = Field(default=None, description="Your receipt number; one is made from the PO if left out")
     asn: Code | None = Field(default=None, description="The ASN (发货通知) these goods arrived on")
+    damaged_bin: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Non-sellable bin (残次品区) for the damaged units; default: the warehouse's first one",
+    )
     lines: list[ReceiptLineIn] = Field(min_length=1, max_length=1000)
     landed_costs: list[LandedCostIn] = Field(default_factory=list, max_length=50)
 
@@ -75,10 +83,14 @@ class ReceiptOut(BaseModel):
     received_by: str
     lines: list[ReceiptLineOut]
     landed_costs: list[LandedCostOut]
+    damaged_bin: str | None = Field(default=None, description="Where the damaged units went, if any")
 
 
 class ReceivedOut(ReceiptOut):
-    status: str = Field(description="The purchase order's status after this receipt")
+    status: str = Field(description="The purchase order's status after this receipt (now, when replayed)")
+    replayed: bool = Field(
+        default=False, description="True: this receipt code was already booked with this content; nothing new"
+    )
     lines: list[ReceivedLineOut]
     average_costs: dict[str, Decimal] = Field(description="New moving average cost per SKU in the warehouse")
 
@@ -90,6 +102,8 @@ class StockCostOut(BaseModel):
     unit_cost: Decimal | None = Field(description="Moving average cost, else the catalogue cost")
     source: str = Field(description="moving_average | catalogue | none")
     value: Decimal | None = Field(description="on_hand × unit_cost, to the fen")
+    damaged: int = Field(description="残次品: units in non-sellable bins")
+    damaged_value: Decimal | None = Field(description="damaged × unit_cost, to the fen")
 
 
 class ValuationOut(BaseModel):
@@ -97,6 +111,9 @@ class ValuationOut(BaseModel):
     units: int = Field(description="Units with a known cost")
     value: Decimal = Field(description="Their value at unit cost, to the fen")
     units_without_cost: int = Field(description="Units of SKUs with neither an average nor a catalogue cost")
+    damaged_units: int = Field(description="Damaged units (残次品) with a known cost, not counted in units")
+    damaged_value: Decimal = Field(description="Their value at the same unit cost, to the fen")
+    damaged_units_without_cost: int
 
 
 @router.post(
@@ -105,8 +122,8 @@ class ValuationOut(BaseModel):
     status_code=201,
     summary="Receive goods against a purchase order (partial receipts, damaged units, landed costs)",
 )
-def receive(code: str, body: ReceiptIn, actor: Move, db: DbDep, now: NowDep) -> dict:
-    return receiving.receive(
+def receive(code: str, body: ReceiptIn, actor: Move, db: DbDep, now: NowDep, response: Response) -> dict:
+    got = receiving.receive(
         db,
         actor,
         code,
@@ -114,8 +131,12 @@ def receive(code: str, body: ReceiptIn, actor: Move, db: DbDep, now: NowDep) -> 
         asn_code=body.asn,
         landed_costs=[LandedCost(c.kind, c.amount, c.basis) for c in body.landed_costs],
         receipt_code=body.code,
+        damaged_bin=body.damaged_bin,
         now=now,
     )
+    if got["replayed"]:
+        response.status_code = 200  # a retry of a booked receipt: nothing was created
+    return got
 
 
 @router.get("/receipts/{code}", response_model=ReceiptOut, summary="A receipt with its lines and landed costs")

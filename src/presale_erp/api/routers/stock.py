@@ -24,14 +24,16 @@ Id = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][A
 class BinBalanceOut(BaseModel):
     bin: str
     zone: str
-    on_hand: int
+    sellable: bool = Field(description="False: a damaged/quarantine bin (残次品区); its units count as damaged")
+    on_hand: int = Field(description="units in the bin")
 
 
 class PositionOut(BaseModel):
     sku: str
     sku_name: str | None = None
     warehouse: str
-    on_hand: int = Field(description="实际库存: units on the shelves")
+    on_hand: int = Field(description="实际库存: sellable units on the shelves")
+    damaged: int = Field(description="残次品: units in non-sellable bins, never promised to buyers")
     reserved: int = Field(description="锁定: units promised to orders")
     presale_quota: int = Field(description="预售额度: units that may be sold ahead of stock")
     presale_quota_used: int

@@ -60,11 +60,21 @@ class ZoneIn(BaseModel):
 class BinsIn(BaseModel):
     zone: str = Field(min_length=1, max_length=64)
     codes: list[str] = Field(min_length=1, max_length=5000, examples=[["A-01-01", "A-01-02"]])
+    sellable: bool | None = Field(
+        default=None,
+        description="False: a damaged/quarantine bin (残次品区) whose units are not sellable; "
+        "default: false in a defective zone, else true",
+    )
+
+
+class BinUpdateIn(BaseModel):
+    sellable: bool = Field(description="False: damaged/quarantine bin (残次品区); only an empty bin may change")
 
 
 class BinOut(BaseModel):
     code: str
     zone: str
+    sellable: bool
 
 
 @router.get("", response_model=PageOut[WarehouseOut], summary="List warehouses")
@@ -96,4 +106,11 @@ def list_bins(code: str, actor: Read, db: DbDep, page: PageDep, zone: str | None
 
 @router.post("/{code}/bins", response_model=list[BinOut], status_code=201, summary="Add bins to a zone")
 def create_bins(code: str, body: BinsIn, actor: Write, db: DbDep, now: NowDep) -> list[dict]:
-    return warehouses.create_bins(db, actor, warehouse=code, zone=body.zone, codes=body.codes, now=now)
+    return warehouses.create_bins(
+        db, actor, warehouse=code, zone=body.zone, codes=body.codes, sellable=body.sellable, now=now
+    )
+
+
+@router.patch("/{code}/bins/{bin_code}", response_model=BinOut, summary="Make a bin sellable or not (残次品区)")
+def update_bin(code: str, bin_code: str, body: BinUpdateIn, actor: Write, db: DbDep, now: NowDep) -> dict:
+    return warehouses.update_bin(db, actor, warehouse=code, code=bin_code, sellable=body.sellable, now=now)

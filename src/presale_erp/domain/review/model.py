@@ -7,6 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from presale_erp.domain.credit import CustomerCredit
+
 
 class Action(StrEnum):
     HOLD = "hold"  # 拦截: stop for a person to look at
@@ -72,6 +74,10 @@ class ReviewContext:
     sku_history: dict[int, SkuHistory] = field(default_factory=dict)
     sku_unit_cost: dict[int, Decimal] = field(default_factory=dict)
     sku_available: dict[int, int] = field(default_factory=dict)
+    # Customers on account (挂账), by the (shop id, buyer index) their orders come from.
+    customer_credit: dict[tuple[int, str], CustomerCredit] = field(default_factory=dict)
+    # order id -> amount of the orders before it in this batch from the same customer (they count against it too)
+    credit_ahead: dict[int, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
+from presale_erp.domain.review.credit import CREDIT_RULES
 from presale_erp.domain.review.model import Action, ReviewContext, ReviewOrder
 
 Check = Callable[[ReviewOrder, ReviewContext, dict], list[str]]
@@ -207,4 +208,5 @@ RULES: dict[str, tuple[Check, Action, int, dict, str]] = {
     "insufficient_stock": (insufficient_stock, Action.HOLD, 20, {}, "缺货"),
     "remark_present": (remark_present, Action.HOLD, 10, {"buyer": True, "seller": True}, "有备注"),
     "cooling_off": (cooling_off, Action.HOLD, 0, {"minutes": 10}, "冷静期"),
+    **CREDIT_RULES,  # customers on account: 超信用额度, 逾期未付款 (domain/review/credit.py)
 }

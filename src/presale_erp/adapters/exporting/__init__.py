@@ -1,0 +1,1 @@
+"""Files the product hands out: report workbooks."""
