@@ -107,3 +107,13 @@ def test_only_purchasing_may_change_contacts(client, westlake, as_role):
 
     assert client.post(CONTACTS, json=new, headers=as_role(Role.WAREHOUSE)).status_code == 403
     assert client.delete(f"{CONTACTS}/{westlake['contacts'][0]['id']}", headers=as_role(Role.VIEWER)).status_code == 403
+
+
+@pytest.mark.parametrize(("terms", "status"), [(30, 201), (0, 201), (-1, 422), (400, 422)])
+def test_a_suppliers_payment_terms_are_kept_for_the_cash_gap_and_must_be_0_to_365_days(client, as_role, terms, status):
+    body = {"code": "LONGJING", "name": "龙井茶业", "payment_terms_days": terms}
+    response = client.post(SUPPLIERS, json=body, headers=as_role(Role.PURCHASER))
+
+    assert response.status_code == status, response.text
+    if status == 201:
+        assert ok(client.get(f"{SUPPLIERS}/LONGJING", headers=as_role(Role.VIEWER)))["payment_terms_days"] == terms

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from presale_erp.domain import dispatch
-from presale_erp.domain.dispatch import BinStock, choose_bin, order_status_after
+from presale_erp.domain.dispatch import BinStock, choose_bin, fulfilment_after
 from presale_erp.domain.errors import Conflict, IllegalTransition, InvalidRequest
 from presale_erp.domain.finance import (
     Channel,
@@ -151,16 +151,17 @@ def test_no_bin_holding_the_whole_line_is_refused_with_what_each_bin_holds():
 @pytest.mark.parametrize(
     ("current", "shipped", "expected"),
     [
-        ("paid", {1: 2, 2: 1}, "shipped"),
-        ("paid", {1: 2}, "partly_shipped"),
-        ("partly_shipped", {1: 2, 2: 1}, "shipped"),
+        ("allocated", {1: 2, 2: 1}, "shipped"),
+        ("allocated", {1: 2}, None),  # partly shipped: the order keeps its status
+        ("partial", {1: 2}, None),  # presale lines still to allocate stay visible to allocation
+        ("partial", {1: 2, 2: 1}, "shipped"),
         ("shipped", {1: 2, 2: 1}, None),
         ("cancelled", {1: 2, 2: 1}, None),
-        ("paid", {}, None),
+        ("allocated", {}, None),
     ],
 )
-def test_an_order_is_shipped_when_every_line_is_out_and_partly_shipped_before(current, shipped, expected):
-    assert order_status_after(current, {1: 2, 2: 1}, shipped) == expected
+def test_an_order_is_shipped_once_every_line_is_out_in_full(current, shipped, expected):
+    assert fulfilment_after(current, {1: 2, 2: 1}, shipped) == expected
 
 
 @pytest.mark.parametrize("status", ["allocated", "picking", "packed"])

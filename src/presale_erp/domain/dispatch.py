@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from presale_erp.domain.errors import InvalidRequest
-from presale_erp.domain.orders import PlatformStatus, transition_allowed
 from presale_erp.domain.transitions import guard_transition
 
 # A parcel's life: allocated -> (picking -> packed) -> shipped; any open parcel may be cancelled.
@@ -57,17 +56,16 @@ def choose_bin(sku: str, warehouse: str, quantity: int, bins: list[BinStock], ta
     return min(fits, key=lambda b: (-(b.on_hand - taken.get(b.bin, 0)), b.bin)).bin
 
 
-def order_status_after(current: str, ordered: Mapping[int, int], shipped: Mapping[int, int]) -> str | None:
-    """The order's status once these units are out: shipped when every (not refunded) line is fully shipped,
-    partly shipped when some units are; None when nothing changes or the change is not on the order's path
-    (a closed order stays closed)."""
-    if not any(shipped.get(line, 0) > 0 for line in ordered):
+def fulfilment_after(current: str, ordered: Mapping[int, int], shipped: Mapping[int, int]) -> str | None:
+    """The order's fulfilment status once these units are out: `shipped` when every line that is not refunded
+    has shipped in full, else unchanged (None). Only fulfilment's own status moves: the platform's status
+    (orders.status) stays the platform's, so a newer platform version that still says "paid" (the buyer edits
+    a remark before the tracking number reaches the platform) is taken in, not refused as a move backwards. A
+    partly shipped order keeps its status too, so the lines still to allocate (presale goods) are not lost."""
+    if current in (SHIPPED, "cancelled") or not ordered:
         return None
     complete = all(shipped.get(line, 0) >= quantity for line, quantity in ordered.items())
-    target = PlatformStatus.SHIPPED if complete else PlatformStatus.PARTLY_SHIPPED
-    if target.value == current or not transition_allowed(PlatformStatus(current), target):
-        return None
-    return target.value
+    return SHIPPED if complete else None
 
 
 def unit_cost_or_zero(average: Decimal | None) -> tuple[Decimal, bool]:

@@ -27,6 +27,7 @@ from presale_erp.services import (
     planning,
     preorders,
     purchase_orders,
+    receivables,
     review,
     stock,
     tracking,
@@ -117,6 +118,12 @@ def _register_finance(queue: Huey, retry: dict[str, Any]) -> None:
         """定金不退: deposits whose balance window passed unpaid become income (after expire_unpaid_balances)."""
         with queue.lock_task("book_forfeited_deposits"):
             return forfeited_deposits.record_forfeited_deposits(job_database(), SYSTEM, now=datetime.now(UTC)).__dict__
+
+    @queue.periodic_task(crontab(minute="7"), name="invoice_shipped_orders_hourly", **retry)
+    def invoice_shipped_orders_hourly() -> dict:
+        """应收: on-account (wholesale, distributor) orders shipped in full get their invoice, due by their terms."""
+        with queue.lock_task("invoice_shipped_orders"):
+            return {"invoiced": receivables.invoice_shipped_orders(job_database(), SYSTEM, now=datetime.now(UTC))}
 
 
 def _register_areas(queue: Huey, retry: dict[str, Any]) -> None:

@@ -40,12 +40,15 @@ class NewSupplier:
     lead_time_days: Decimal = Decimal("14")
     lead_time_std_days: Decimal = Decimal("3")
     contacts: tuple[Contact, ...] = ()  # 联系人; the first is primary unless another is marked
+    payment_terms_days: int = 0  # 账期: received goods are paid this many days later (0: on receipt)
 
 
 def create_supplier(db: Database, actor: Actor, new: NewSupplier, *, now: datetime) -> dict[str, Any]:
     check_code("Supplier", new.code)
     if new.lead_time_days < 0 or new.lead_time_std_days < 0:
         raise InvalidRequest("Lead time and its spread cannot be negative.")
+    if not 0 <= new.payment_terms_days <= 365:
+        raise InvalidRequest("Payment terms (账期) are 0 to 365 days.")
     contacts = primary_of_new([c.checked() for c in new.contacts], existing=0)
     row = {**{k: v for k, v in asdict(new).items() if k != "contacts"}, "created_at": now, "created_by": actor.label}
     with db.uow() as uow:
@@ -171,6 +174,7 @@ def _supplier_view(row: dict[str, Any], contacts: list[dict[str, Any]]) -> dict[
         "name": row["name"],
         "lead_time_days": row["lead_time_days"],
         "lead_time_std_days": row["lead_time_std_days"],
+        "payment_terms_days": row["payment_terms_days"],
         "contacts": contacts,
     }
 

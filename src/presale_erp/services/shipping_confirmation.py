@@ -157,10 +157,9 @@ def _update_orders(conn, order_ids: set[int], now: datetime) -> None:
     shipped = sales_posting_repo.units_by_kind(
         conn, [(o, n) for o, facts in found.items() for n in facts["lines"]], PostingKind.SHIPMENT.value
     )
-    changes = {}
+    changes: list[int] = []
     for order_id, facts in found.items():
         units = {n: shipped.get((order_id, n), 0) for n in facts["lines"]}
-        new = dispatch.order_status_after(facts["status"], facts["lines"], units)
-        if new:
-            changes[order_id] = (facts["status"], facts["shop_id"], new)
-    dispatch_repo.set_order_statuses(conn, changes, now)
+        if dispatch.fulfilment_after(facts["fulfilment_status"], facts["lines"], units):
+            changes.append(order_id)
+    dispatch_repo.mark_orders_shipped(conn, changes)

@@ -4,7 +4,6 @@ that hold their goods, what each order line paid, the moving average costs, and 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +15,6 @@ from presale_erp.adapters.db.tables import (
     bin_stock,
     bins,
     movement_requests,
-    order_events,
     order_lines,
     orders,
     parcel_lines,
@@ -106,14 +104,16 @@ def average_costs(conn: Connection, pairs: Iterable[tuple[int, int]]) -> dict[tu
 
 
 def orders_with_lines(conn: Connection, order_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """order id -> status, shop id, and {line no: quantity} of its lines that are not refunded."""
+    """order id -> fulfilment status, shop id, and {line no: quantity} of its lines that are not refunded."""
     wanted = sorted(set(order_ids))
     if not wanted:
         return {}
     found = {
-        r["id"]: {"status": r["status"], "shop_id": r["shop_id"], "lines": {}}
+        r["id"]: {"fulfilment_status": r["fulfilment_status"], "shop_id": r["shop_id"], "lines": {}}
         for r in conn.execute(
-            select(orders.c.id, orders.c.status, orders.c.shop_id).where(orders.c.id.in_(wanted)).with_for_update()
+            select(orders.c.id, orders.c.fulfilment_status, orders.c.shop_id)
+            .where(orders.c.id.in_(wanted))
+            .with_for_update()
         ).mappings()
     }
     for order_id, line_no, quantity in conn.execute(
@@ -125,29 +125,10 @@ def orders_with_lines(conn: Connection, order_ids: Iterable[int]) -> dict[int, d
     return found
 
 
-def set_order_statuses(conn: Connection, changes: dict[int, tuple[str, int, str]], now: datetime) -> None:
-    """changes: order id -> (old status, shop id, new status); writes the status and an order event each."""
-    by_status: dict[str, list[int]] = {}
-    for order_id, (_, _, new) in changes.items():
-        by_status.setdefault(new, []).append(order_id)
-    for status, ids in by_status.items():
-        conn.execute(update(orders).where(orders.c.id.in_(sorted(ids))).values(status=status, updated_at=now))
-    if changes:
-        conn.execute(
-            order_events.insert(),
-            [
-                {
-                    "order_id": order_id,
-                    "shop_id": shop_id,
-                    "at": now,
-                    "platform_at": now,
-                    "from_status": old,
-                    "to_status": new,
-                    "source": "shipment",
-                }
-                for order_id, (old, shop_id, new) in sorted(changes.items())
-            ],
-        )
+def mark_orders_shipped(conn: Connection, order_ids: list[int]) -> None:
+    """Fulfilment's own status (the platform's status is intake's to write)."""
+    if order_ids:
+        conn.execute(update(orders).where(orders.c.id.in_(sorted(order_ids))).values(fulfilment_status="shipped"))
 
 
 def orders_with_open_refunds(conn: Connection, order_ids: Iterable[int]) -> set[int]:

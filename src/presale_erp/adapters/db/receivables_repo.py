@@ -20,8 +20,11 @@ ar = ar_entries.c
 OPEN_ORDER = and_(
     orders.c.status.not_in(["cancelled", "refunded"]),
     (orders.c.review_status.in_(["approved", "awaiting_finance"]))
-    | orders.c.status.in_(["partly_shipped", "shipped", "completed"]),
+    | orders.c.status.in_(["partly_shipped", "shipped", "completed"])
+    | (orders.c.fulfilment_status == "shipped"),
 )
+# Shipped in full: confirmed by our warehouse (发货确认), or already reported so by the platform.
+SHIPPED_IN_FULL = orders.c.status.in_(["shipped", "completed"]) | (orders.c.fulfilment_status == "shipped")
 INVOICED = exists().where(ar.order_id == orders.c.id, ar.kind == "invoice")
 ON_ACCOUNT = and_(
     customer_accounts.c.shop_id == orders.c.shop_id,
@@ -140,7 +143,7 @@ def shipped_not_invoiced(conn: Connection, *, limit: int) -> list[dict[str, Any]
         )
         .join(customer_accounts, ON_ACCOUNT)
         .join(customers, customers.c.id == customer_accounts.c.customer_id)
-        .where(customers.c.active.is_(True), orders.c.status.in_(["shipped", "completed"]), ~INVOICED)
+        .where(customers.c.active.is_(True), SHIPPED_IN_FULL, ~INVOICED)
         .order_by(orders.c.id)
         .limit(limit)
     )

@@ -60,6 +60,7 @@ class SupplierIn(BaseModel):
     contacts: list[SupplierContactIn] = Field(default_factory=list, max_length=50, description="联系人")
     lead_time_days: Days = Decimal("14")
     lead_time_std_days: Days = Decimal("3")
+    payment_terms_days: int = Field(default=0, ge=0, le=365, description="账期: days from receipt to payment")
 
 
 class TermsIn(BaseModel):
@@ -244,6 +245,7 @@ def create_supplier(body: SupplierIn, db: DbDep, actor: WritePurchasing, when: N
         lead_time_days=body.lead_time_days,
         lead_time_std_days=body.lead_time_std_days,
         contacts=tuple(c.to_contact() for c in body.contacts),
+        payment_terms_days=body.payment_terms_days,
     )
     return purchasing.create_supplier(db, actor, new, now=when)
 

@@ -60,6 +60,7 @@ class SupplierOut(BaseModel):
     name: str
     lead_time_days: Decimal
     lead_time_std_days: Decimal
+    payment_terms_days: int = Field(description="账期: days from receipt to payment (0: on receipt)")
     contacts: list[SupplierContactOut] = Field(description="联系人, the primary first")
 
 

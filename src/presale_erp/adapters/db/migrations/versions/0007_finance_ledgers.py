@@ -1,7 +1,7 @@
 """finance: the payments ledger and sales postings (revenue and cost as goods ship and come back)
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02 04:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import presale_erp.adapters.db.types
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

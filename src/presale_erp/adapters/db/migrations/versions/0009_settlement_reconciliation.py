@@ -1,7 +1,7 @@
 """settlement reconciliation: imported platform bills, their lines, and the differences found (对账)
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02 05:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import presale_erp.adapters.db.types
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

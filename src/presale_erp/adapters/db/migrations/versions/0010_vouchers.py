@@ -1,7 +1,7 @@
 """vouchers: the chart-of-accounts mapping, summary vouchers and their lines
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-02 04:45:00
 
 The mapping table starts empty: until someone saves a mapping, the built-in defaults of
@@ -17,7 +17,7 @@ from alembic import op
 import presale_erp.adapters.db.types
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

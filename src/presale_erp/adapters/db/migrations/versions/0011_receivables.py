@@ -1,7 +1,7 @@
 """receivables: wholesale and distributor customers on account, their platform buyers, and the AR ledger
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-02 05:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import presale_erp.adapters.db.types
 
 revision = "0011"
-down_revision = "0007"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
