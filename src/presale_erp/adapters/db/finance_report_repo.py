@@ -164,9 +164,11 @@ def direct_fees(conn: Connection, scope: Scope, group_by: str) -> list[dict[str,
 
 def allocated_fees(conn: Connection, scope: Scope, group_by: str) -> list[dict[str, Any]]:
     """Fees charged in the scope, spread over each order's shipped lines by their share of its shipped revenue,
-    summed per group (fen, as a fraction: rounded by the caller). Fees of no order, or of an order that shipped
-    nothing, come back under key None (unallocated) unless a SKU or warehouse filter excludes them. One statement:
-    the order's total comes from a window over its grouped lines, not from a second pass."""
+    summed per group, in whole fen. Each fee is split exactly (largest remainder: every line gets the floor of
+    its share and the fen left over go to the lines with the largest remainders), so the groups add up to the
+    fees charged, with integer arithmetic on both databases. Fees of no order, or of an order that shipped
+    nothing, come back under key None (unallocated) unless a SKU or warehouse filter excludes them. One
+    statement: the order's total comes from a window over its grouped lines, not from a second pass."""
     pe, sp = payment_entries.c, sales_postings.c
     fee_filters = (pe.kind.in_(FEE_KINDS), *_in_time(pe.occurred_at, scope), *_shop_filter(scope))
     bucket = period_key(conn, pe.occurred_at, group_by) if group_by in ("day", "month") else pe.shop_id
@@ -190,19 +192,33 @@ def allocated_fees(conn: Connection, scope: Scope, group_by: str) -> list[dict[s
         .group_by(sp.order_id, sp.sku_id, sp.warehouse_id)
         .subquery("parts")
     )
-    allocatable = and_(parts.c.total.is_not(None), parts.c.total != 0)
-    share = case(
-        (allocatable, charged.c.fee * literal_column("1.0") * parts.c.part / parts.c.total),
-        # an order that shipped nothing of value: its fee once, unallocated, however many lines it joined
-        else_=charged.c.fee * literal_column("1.0") / func.coalesce(parts.c.lines, 1),
-    )
-    key = _allocation_key(group_by, charged, parts, allocatable).label("key")
-    query = (
-        select(key, func.sum(share).label("fees"))
-        .select_from(charged.outerjoin(parts, parts.c.order_id == charged.c.order_id))
-        .where(*_part_filters(scope, parts))
-        .group_by(key)
-    )
+    allocatable = and_(parts.c.total.is_not(None), parts.c.total > 0)
+    # An order that shipped nothing of value keeps its fee once, unallocated, split evenly over the lines it
+    # joined (they all fall under the unallocated key).
+    weight = case((allocatable, parts.c.part), else_=1)
+    whole = case((allocatable, parts.c.total), else_=func.coalesce(parts.c.lines, 1))
+    split = select(
+        charged.c.order_id,
+        charged.c.bucket,
+        charged.c.fee,
+        parts.c.sku_id,
+        parts.c.warehouse_id,
+        allocatable.label("allocatable"),
+        (charged.c.fee * weight / whole).label("floor"),  # integer division: both operands are whole fen
+        ((charged.c.fee * weight) % whole).label("remainder"),
+    ).select_from(charged.outerjoin(parts, parts.c.order_id == charged.c.order_id))
+    split = split.subquery("split")
+    one_fee = (split.c.order_id, split.c.bucket)
+    ranked = select(
+        split,
+        func.row_number()
+        .over(partition_by=one_fee, order_by=(split.c.remainder.desc(), split.c.sku_id, split.c.warehouse_id))
+        .label("rank"),
+        (split.c.fee - func.sum(split.c.floor).over(partition_by=one_fee)).label("left_over"),
+    ).subquery("ranked")
+    share = ranked.c.floor + case((ranked.c.rank <= ranked.c.left_over, 1), else_=0)
+    key = _allocation_key(group_by, ranked).label("key")
+    query = select(key, func.sum(share).label("fees")).where(*_part_filters(scope, ranked)).group_by(key)
     return [dict(r) for r in conn.execute(query).mappings() if r["fees"]]
 
 
@@ -213,10 +229,11 @@ def prepare_read(conn: Connection) -> None:
         conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
 
 
-def _allocation_key(group_by: str, charged: Any, parts: Any, allocatable: ColumnElement[bool]) -> ColumnElement[Any]:
+def _allocation_key(group_by: str, ranked: Any) -> ColumnElement[Any]:
     if group_by in ("sku", "warehouse"):
-        return case((allocatable, parts.c.sku_id if group_by == "sku" else parts.c.warehouse_id), else_=None)
-    return charged.c.bucket  # the shop or the period the fee was charged in
+        column = ranked.c.sku_id if group_by == "sku" else ranked.c.warehouse_id
+        return case((ranked.c.allocatable, column), else_=None)
+    return ranked.c.bucket  # the shop or the period the fee was charged in
 
 
 def _part_filters(scope: Scope, parts: Any) -> list[ColumnElement[bool]]:
