@@ -303,3 +303,45 @@ def test_a_lease_that_has_already_ended_is_refused(db):
 
     with pytest.raises(InvalidRequest, match="already past"):
         reserve(db, line("T1:1", 1), expires_at=NOW - timedelta(seconds=1))
+
+
+def ship(id_: str, reservation: str, quantity: int) -> stock.MovementItem:
+    request = MovementRequest(MovementKind.SHIPMENT, "TEA-250G", "HZ", quantity, bin="A-01", reservation_id=reservation)
+    return stock.MovementItem(id_, request, "P-1")
+
+
+def test_a_batch_of_shipments_posts_together_consumes_each_lock_and_replays_on_retry(db):
+    builders.stocked(db, 20)
+    reserve(db, line("S:1", 3), line("S:2", 4))
+    batch = [ship("ship:1", "S:1", 3), ship("ship:2", "S:2", 4)]
+
+    first = stock.post_movements(db, SYSTEM, batch, now=NOW)
+    again = stock.post_movements(db, SYSTEM, batch, now=NOW)
+
+    assert [m.replayed for m in first] == [False, False] and [m.replayed for m in again] == [True, True]
+    p = position(db)
+    assert (p["on_hand"], p["reserved"]) == (13, 0)
+    assert stock.ledger_discrepancies(db) == []
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ship("ship:2", "S:2", 5),  # ships more than its lock holds
+        ship("ship:2", "S:2", 4),  # the lock the batch's first movement already consumes
+        ship("ship:2", "NO-SUCH-LOCK", 4),
+        stock.MovementItem("ship:1", MovementRequest(MovementKind.RECEIPT, "TEA-250G", "HZ", 1, bin="A-01")),
+    ],
+    ids=["wrong quantity", "a lock consumed twice", "unknown reservation", "an id already used for other content"],
+)
+def test_a_batch_with_one_bad_movement_posts_none_of_them(db, bad):
+    builders.stocked(db, 20)
+    reserve(db, line("S:1", 3), line("S:2", 4))
+    stock.post_movements(db, SYSTEM, [ship("ship:1", "S:1", 3)], now=NOW)
+
+    with pytest.raises((InvalidRequest, NotFound, Conflict)):
+        stock.post_movements(db, SYSTEM, [ship("ship:3", "S:2", 4), bad], now=NOW)  # ship:3 alone would post
+
+    p = position(db)
+    assert (p["on_hand"], p["reserved"]) == (17, 4)
+    assert stock.ledger_discrepancies(db) == []

@@ -1,14 +1,16 @@
 """发货确认: parcels leave the warehouse. Each parcel line posts a shipment movement through the stock ledger that
 consumes its reservation (from the fullest sellable bin that holds the whole line), and one sales posting: the
 line's paid amount share for the units shipped, and their cost at the moving average of that moment. The parcel
-becomes shipped; an order whose lines are all out becomes shipped (some out: partly shipped).
+becomes shipped; an order whose lines are all out in full becomes shipped for fulfilment (its platform status is
+intake's: the platform reports the shipment when it learns of the tracking number).
 
 One movement per reservation: a line split over parcels by weight shares one reservation, and the ledger
 consumes a reservation whole, so such parcels are confirmed together (one alone is refused, saying which to add).
-Each movement is its own transaction in the stock ledger (stock.post_movement), keyed
-ship:<first parcel>:<order>:<line>; the postings (ship:<parcel>:<order>:<line>), parcel and order statuses are
-then written in one unit of work. A retry after a failure in between replays the movements from the bins they
-used (no second shipment) and writes what is missing; a parcel already shipped is a no-op."""
+The movements of a call go through the stock ledger in one transaction (stock.post_movements; one by one only
+when one of them is refused, to refuse just its parcels), keyed ship:<first parcel>:<order>:<line>; the postings
+(ship:<parcel>:<order>:<line>), parcel and fulfilment statuses are then written in one unit of work. A retry
+after a failure in between replays the movements from the bins they used (no second shipment) and writes what
+is missing; a parcel already shipped is a no-op."""
 
 from __future__ import annotations
 
@@ -48,21 +50,25 @@ def ship_parcels(
         raise InvalidRequest(f"Confirm at most {MAX_BATCH} parcels in one call.")
     report = ShipReport()
     parcels, locks = plan(db, list(codes), list(tracking_numbers), report)
-    for lock in sorted(locks.values(), key=lambda lk: lk.movement_id):
-        if lock.codes & report.refused.keys():
-            continue
-        try:
-            _post_shipment(db, actor, lock, now)
-        except DomainError as refused:
-            for code in lock.codes:
-                report.refused[code] = refused.detail
+    shipping = [
+        lk for lk in sorted(locks.values(), key=lambda lk: lk.movement_id) if not lk.codes & report.refused.keys()
+    ]
+    try:
+        stock.post_movements(db, actor, [_movement(lock) for lock in shipping], now=now)
+    except DomainError:  # one of them cannot go: post them one by one, so only its parcels are refused
+        for lock in shipping:
+            try:
+                stock.post_movements(db, actor, [_movement(lock)], now=now)
+            except DomainError as refused:
+                for code in lock.codes:
+                    report.refused[code] = refused.detail
     ready = {code: parcel for code, parcel in parcels.items() if code not in report.refused}
     if ready:
         _book(db, actor, ready, locks, now, report)
     return report
 
 
-def _post_shipment(db: Database, actor: Actor, lock: StockLock, now: datetime) -> None:
+def _movement(lock: StockLock) -> stock.MovementItem:
     request = MovementRequest(
         MovementKind.SHIPMENT,
         lock.sku,
@@ -71,8 +77,7 @@ def _post_shipment(db: Database, actor: Actor, lock: StockLock, now: datetime) -
         bin=lock.bin,
         reservation_id=lock.reservation_id,
     )
-    reference = ",".join(sorted(lock.codes))[:120]
-    stock.post_movement(db, actor, lock.movement_id, request, reference=reference, now=now)
+    return stock.MovementItem(lock.movement_id, request, ",".join(sorted(lock.codes))[:120])
 
 
 def _book(

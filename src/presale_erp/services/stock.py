@@ -101,6 +101,111 @@ def post_movement(
         return PostedMovement(movement_id, request.kind.value, False, [_line_dict(line) for line in lines])
 
 
+@dataclass(frozen=True)
+class MovementItem:
+    """One movement of a batch: its id (chosen by the caller), what moves, and its reference."""
+
+    movement_id: str
+    request: MovementRequest
+    reference: str | None = None
+
+
+def post_movements(db: Database, actor: Actor, items: Sequence[MovementItem], *, now: datetime) -> list[PostedMovement]:
+    """Several movements in one transaction, all or none: one lock of every position they touch and one write of
+    each kind, for batches such as a shipment confirmation's hundreds of lines (post_movement, one by one,
+    would cost a transaction each). Each movement follows post_movement's rules; an id already posted with the
+    same content is a replay, with other content a conflict."""
+    ids = [item.movement_id for item in items]
+    if len(set(ids)) != len(ids):
+        raise InvalidRequest("Each movement of a batch needs its own id; some ids repeat.")
+    locks = [item.request.reservation_id for item in items if item.request.reservation_id]
+    if len(set(locks)) != len(locks):
+        raise InvalidRequest("A reservation is consumed by one shipment; some movements of the batch name the same.")
+    if not items:
+        return []
+    with db.uow() as uow:
+        conn = uow.conn
+        requests = [item.request for item in items]
+        bin_keys = sorted({key for r in requests for key in _bin_keys(r)})
+        sku_ids = lookups.sku_ids(conn, sorted({r.sku for r in requests}))
+        warehouse_ids = lookups.warehouse_ids(conn, {wh for r in requests for wh in (r.warehouse, _destination(r))})
+        bin_ids = lookups.bin_ids(conn, bin_keys)
+        positions = {(r.sku, wh) for r in requests for wh in (r.warehouse, _destination(r))}
+        locked = stock_repo.lock_positions(conn, positions, sku_ids, warehouse_ids, create_missing=True, now=now)
+        known = stock_repo.find_movement_requests(conn, ids)  # read under the lock, as in post_movement
+        results: dict[str, PostedMovement] = {}
+        for item in items:
+            if item.movement_id in known:
+                results[item.movement_id] = _replayed(known[item.movement_id], item)
+        fresh = [item for item in items if item.movement_id not in results]
+        stock_repo.load_bins(conn, locked, [(r.sku, wh, code) for r in requests for wh, code in _bin_keys(r)])
+        to_ship = stock_repo.find_reservations(
+            conn, [i.request.reservation_id for i in fresh if i.request.reservation_id]
+        )
+        posted, consumed = [], []
+        for item in fresh:
+            request = item.request
+            reservation = _checked_reservation(request, to_ship) if request.reservation_id else None
+            lines = plan_lines(request, locked.book)
+            if reservation:
+                locked.book.consume(reservation)
+                consumed.append(reservation)
+            locked.book.post(lines)
+            posted.append((_header(item, actor, now), lines, request.reservation_id))
+            results[item.movement_id] = PostedMovement(
+                item.movement_id, request.kind.value, False, [_line_dict(line) for line in lines]
+            )
+        stock_repo.save(conn, locked, bin_ids, now)
+        stock_repo.insert_movements(conn, posted, locked, bin_ids)
+        _end_reservations(conn, consumed, actor, now)
+        audit_repo.record_many(conn, [_movement_audit(header, actor) for header, _, _ in posted])
+        uow.commit()
+    return [results[i] for i in ids]
+
+
+def _destination(request: MovementRequest) -> str:
+    return request.to_warehouse or request.warehouse
+
+
+def _bin_keys(request: MovementRequest) -> list[tuple[str, str]]:
+    keys = [(request.warehouse, request.bin)] if request.bin else []
+    if request.to_bin and request.kind is MovementKind.TRANSFER:
+        keys.append((_destination(request), request.to_bin))
+    return keys
+
+
+def _header(item: MovementItem, actor: Actor, now: datetime) -> dict[str, Any]:
+    return {
+        "id": item.movement_id,
+        "kind": item.request.kind.value,
+        "payload": _payload(item.request, item.reference),
+        "reference": item.reference,
+        "reason": item.request.reason,
+        "at": now,
+        "actor": actor.label,
+    }
+
+
+def _movement_audit(header: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    return {
+        "actor": actor.label,
+        "action": f"movement.{header['kind']}",
+        "entity": "movement",
+        "entity_id": header["id"],
+        "at": header["at"],
+        "details": header["payload"],
+    }
+
+
+def _replayed(existing: dict[str, Any], item: MovementItem) -> PostedMovement:
+    if existing["payload"] != _payload(item.request, item.reference):
+        raise Conflict(
+            f"Movement id {item.movement_id} was already used for a different movement; use a new id for a new "
+            "movement."
+        )
+    return PostedMovement(item.movement_id, existing["kind"], True, [])
+
+
 def _payload(request: MovementRequest, reference: str | None) -> dict[str, Any]:
     data = {k: (v.value if isinstance(v, MovementKind) else v) for k, v in asdict(request).items()}
     data["reference"] = reference
@@ -129,12 +234,17 @@ def _replay_of(conn, movement_id: str, payload: dict[str, Any]) -> PostedMovemen
 
 
 def _reservation_to_ship(conn, request: MovementRequest) -> Reservation:
+    return _checked_reservation(request, stock_repo.find_reservations(conn, [request.reservation_id or ""]))
+
+
+def _checked_reservation(request: MovementRequest, found: dict[str, dict[str, Any]]) -> Reservation:
+    """The pending reservation a shipment consumes, checked against what the shipment says it ships."""
     if request.kind is not MovementKind.SHIPMENT:
         raise InvalidRequest("Only a shipment can consume a reservation.")
-    rows = stock_repo.find_reservations(conn, [request.reservation_id or ""])
-    if not rows:
+    row = found.get(request.reservation_id or "")
+    if row is None:
         raise NotFound(f"No reservation {request.reservation_id}.")
-    reservation = stock_repo.to_domain_reservation(next(iter(rows.values())))
+    reservation = stock_repo.to_domain_reservation(row)
     reservation.require_pending()
     if (reservation.sku, reservation.warehouse) != (request.sku, request.warehouse):
         raise InvalidRequest(

@@ -294,6 +294,56 @@ def find_movement_request(conn: Connection, request_id: str) -> dict[str, Any] |
     return dict(row) if row else None
 
 
+def find_movement_requests(conn: Connection, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    if not request_ids:
+        return {}
+    rows = conn.execute(select(movement_requests).where(bulk.among(conn, movement_requests.c.id, request_ids)))
+    return {row["id"]: dict(row) for row in rows.mappings()}
+
+
+def insert_movements(
+    conn: Connection,
+    posted: Sequence[tuple[dict[str, Any], Sequence[MovementLine], str | None]],
+    locked: LockedStock,
+    bin_ids: dict[tuple[str, str], int],
+) -> None:
+    """Many movements (header, lines, reservation id) in two statements."""
+    if not posted:
+        return
+    conn.execute(movement_requests.insert(), [header for header, _, _ in posted])
+    conn.execute(
+        movements.insert(),
+        [
+            _movement_row(header, seq, line, locked, bin_ids, reservation_id)
+            for header, lines, reservation_id in posted
+            for seq, line in enumerate(lines, start=1)
+        ],
+    )
+
+
+def _movement_row(
+    header: dict[str, Any],
+    seq: int,
+    line: MovementLine,
+    locked: LockedStock,
+    bin_ids: dict[tuple[str, str], int],
+    reservation_id: str | None,
+) -> dict[str, Any]:
+    return {
+        "request_id": header["id"],
+        "seq": seq,
+        "kind": header["kind"],
+        "sku_id": locked.sku_ids[line.sku],
+        "warehouse_id": locked.warehouse_ids[line.warehouse],
+        "bin_id": bin_ids[(line.warehouse, line.bin)] if line.bin else None,
+        "bucket": line.bucket.value,
+        "quantity": line.quantity,
+        "reservation_id": reservation_id,
+        "at": header["at"],
+        "actor": header["actor"],
+    }
+
+
 def insert_movement(
     conn: Connection,
     *,
@@ -303,26 +353,7 @@ def insert_movement(
     bin_ids: dict[tuple[str, str], int],
     reservation_id: str | None,
 ) -> None:
-    conn.execute(movement_requests.insert(), [header])
-    conn.execute(
-        movements.insert(),
-        [
-            {
-                "request_id": header["id"],
-                "seq": seq,
-                "kind": header["kind"],
-                "sku_id": locked.sku_ids[line.sku],
-                "warehouse_id": locked.warehouse_ids[line.warehouse],
-                "bin_id": bin_ids[(line.warehouse, line.bin)] if line.bin else None,
-                "bucket": line.bucket.value,
-                "quantity": line.quantity,
-                "reservation_id": reservation_id,
-                "at": header["at"],
-                "actor": header["actor"],
-            }
-            for seq, line in enumerate(lines, start=1)
-        ],
-    )
+    insert_movements(conn, [(header, lines, reservation_id)], locked, bin_ids)
 
 
 def find_reservations(conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
