@@ -26,8 +26,9 @@ def beijing_window(first: date | None, last: date | None) -> tuple[datetime | No
 
 
 def yuan_of_fen(value: int | Decimal | float | None) -> Decimal:
-    """A sum of fen from the database (an int, or a fraction where an amount was allocated) in yuan, to the fen,
-    half up. Floats come from SQLite's division and are read through their shortest decimal form."""
+    """A sum of whole fen from the database in yuan. Sums are integers (allocations are split in whole fen); a
+    float would only come from an expression that divides on SQLite, and is read through its shortest decimal
+    form and rounded half up rather than trusted to the last binary digit."""
     if value is None:
         return Decimal("0.00")
     exact = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
