@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from presale_erp.adapters.crypto import PiiCipher
 from presale_erp.adapters.db import costing_repo, lookups
-from presale_erp.adapters.db.tables import orders
+from presale_erp.adapters.db.tables import orders, sales_postings
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.domain.access import SYSTEM
 from presale_erp.domain.catalog import StockLockPolicy
@@ -68,3 +68,19 @@ def presale_story_allocated(db: Database, platform_order_id: str = "5001") -> li
     review.review_pending(db, CIPHER, SYSTEM, now=NOW)
     fulfilment.allocate(db, SYSTEM, now=NOW)
     return parcels.parcels_of_order(db, order_id(db, platform_order_id))
+
+
+def postings(db: Database) -> list[tuple]:
+    """The sales postings in the order they were written: kind, line, units, revenue, unit cost, cost."""
+    with db.uow(write=False) as uow:
+        rows = uow.conn.execute(
+            select(
+                sales_postings.c.kind,
+                sales_postings.c.line_no,
+                sales_postings.c.quantity,
+                sales_postings.c.revenue,
+                sales_postings.c.unit_cost,
+                sales_postings.c.cost,
+            ).order_by(sales_postings.c.id)
+        ).all()
+    return [tuple(r) for r in rows]

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from presale_erp.adapters.db.tables import sales_postings, stock_costs
+from presale_erp.adapters.db.tables import stock_costs
 from presale_erp.domain.access import SYSTEM
 from presale_erp.domain.aftersales import CaseKind, RefundCause
 from presale_erp.domain.errors import IllegalTransition
@@ -26,21 +26,6 @@ from tests.conftest import NOW
 
 LATER = NOW + timedelta(days=3)
 RETURNED = NOW + timedelta(days=6)
-
-
-def postings(db) -> list[tuple]:
-    with db.uow(write=False) as uow:
-        rows = uow.conn.execute(
-            select(
-                sales_postings.c.kind,
-                sales_postings.c.line_no,
-                sales_postings.c.quantity,
-                sales_postings.c.revenue,
-                sales_postings.c.unit_cost,
-                sales_postings.c.cost,
-            ).order_by(sales_postings.c.id)
-        ).all()
-    return [tuple(r) for r in rows]
 
 
 def damaged_bin(db) -> None:
@@ -86,7 +71,7 @@ def test_deposit_balance_shipment_partial_refund_and_a_damaged_return_add_up_to_
     done = aftersales_settlement.refund(db, SYSTEM, back["id"], refund_ref="RF-2", now=RETURNED)
 
     assert done["state"] == "refunded"
-    assert postings(db) == [
+    assert fb.postings(db) == [
         ("shipment", 1, 2, Decimal("199.00"), Decimal("61.333333"), Decimal("122.67")),
         ("refund_allowance", 1, 0, Decimal("-30.00"), Decimal("0"), Decimal("0.00")),
         ("return", 1, -1, Decimal("-99.50"), Decimal("61.333333"), Decimal("-61.33")),
@@ -100,7 +85,7 @@ def test_deposit_balance_shipment_partial_refund_and_a_damaged_return_add_up_to_
     ]
     assert (view["paid"], view["refunded"], view["net"]) == (Decimal("199.00"), Decimal("129.50"), Decimal("69.50"))
     # What is left booked: revenue 199.00 - 30.00 - 99.50 = 69.50, the net paid; cost 122.67 - 61.33 = 61.34.
-    booked = postings(db)
+    booked = fb.postings(db)
     assert sum(p[3] for p in booked) == view["net"] == Decimal("69.50")
     assert sum(p[5] for p in booked) == Decimal("61.34")
     hz = stock_views.position_detail(db, sku=fb.TEA, warehouse="HZ")
@@ -136,4 +121,4 @@ def test_a_return_cannot_be_refunded_before_the_goods_are_back_nor_received_twic
 
     hz = stock_views.position_detail(db, sku=fb.TEA, warehouse="HZ")
     assert (hz["on_hand"], hz["damaged"]) == (10, 0)  # both back on the shelf, once
-    assert postings(db)[-1] == ("return", 1, -2, Decimal("-199.00"), Decimal("61.333333"), Decimal("-122.67"))
+    assert fb.postings(db)[-1] == ("return", 1, -2, Decimal("-199.00"), Decimal("61.333333"), Decimal("-122.67"))

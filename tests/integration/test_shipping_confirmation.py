@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from presale_erp.adapters.db.tables import orders, parcel_lines, reservations, sales_postings
+from presale_erp.adapters.db.tables import orders, parcel_lines, reservations
 from presale_erp.domain.access import SYSTEM
 from presale_erp.domain.aftersales import CaseKind, RefundCause
 from presale_erp.domain.errors import InvalidRequest
@@ -21,21 +21,6 @@ from presale_erp.simulators.payloads import SimLine
 from tests import builders
 from tests import finance_builders as fb
 from tests.conftest import NOW
-
-
-def postings(db) -> list[tuple]:
-    with db.uow(write=False) as uow:
-        rows = uow.conn.execute(
-            select(
-                sales_postings.c.kind,
-                sales_postings.c.line_no,
-                sales_postings.c.quantity,
-                sales_postings.c.revenue,
-                sales_postings.c.unit_cost,
-                sales_postings.c.cost,
-            ).order_by(sales_postings.c.id)
-        ).all()
-    return [tuple(r) for r in rows]
 
 
 def order_status(db, platform_order_id: str = "5001") -> str:
@@ -54,7 +39,7 @@ def test_a_shipped_parcel_books_its_revenue_and_cost_at_the_moving_average_and_c
 
     assert (report.shipped, report.refused, report.postings, report.uncosted) == ([parcel["code"]], {}, 1, [])
     # 2 units: revenue 99.50 x 2 = 199.00 (deposit 50.00 + balance 149.00); cost 2 x 61.333333 = 122.666666
-    assert postings(db) == [("shipment", 1, 2, Decimal("199.00"), Decimal("61.333333"), Decimal("122.67"))]
+    assert fb.postings(db) == [("shipment", 1, 2, Decimal("199.00"), Decimal("61.333333"), Decimal("122.67"))]
     after = stock_views.position_detail(db, sku=fb.TEA, warehouse="HZ")
     assert (after["on_hand"], after["reserved"]) == (before["on_hand"] - 2, before["reserved"] - 2)
     with db.uow(write=False) as uow:
@@ -71,7 +56,7 @@ def test_confirming_a_shipped_parcel_again_by_its_tracking_number_changes_nothin
 
     assert (again.shipped, again.already_shipped, again.postings) == ([], [parcel["code"]], 0)
     assert again.refused == {"NO-SUCH-1": "No parcel with tracking number NO-SUCH-1."}
-    assert len(postings(db)) == 1
+    assert len(fb.postings(db)) == 1
     assert stock_views.position_detail(db, sku=fb.TEA, warehouse="HZ")["on_hand"] == 8
 
 
@@ -94,12 +79,12 @@ def test_a_line_split_over_parcels_leaves_together_and_its_revenue_adds_up_to_th
 
     alone = shipping.ship_parcels(db, SYSTEM, codes=codes[:1], now=NOW)
     assert alone.shipped == [] and "confirm them together" in alone.refused[codes[0]]
-    assert postings(db) == [] and order_status(db, "5101") == "allocated"
+    assert fb.postings(db) == [] and order_status(db, "5101") == "allocated"
 
     together = shipping.ship_parcels(db, SYSTEM, codes=codes, now=NOW)
 
     assert (together.shipped, together.refused) == (codes, {})
-    booked = postings(db)
+    booked = fb.postings(db)
     assert [(q, r) for _, _, q, r, _, _ in booked] == [
         (2, Decimal("199.00")),
         (2, Decimal("199.00")),
@@ -129,7 +114,7 @@ def test_a_parcel_whose_order_has_an_open_refund_request_does_not_leave(db):
     report = shipping.ship_parcels(db, SYSTEM, codes=[parcel["code"]], now=NOW)
 
     assert report.shipped == [] and "售后中" in report.refused[parcel["code"]]
-    assert postings(db) == []
+    assert fb.postings(db) == []
     assert stock_views.position_detail(db, sku=fb.TEA, warehouse="HZ")["on_hand"] == 10
 
 

@@ -55,14 +55,16 @@ def receive_return(
         assert order is not None
         lookups.bin_ids(uow.conn, [(warehouse, bin)])  # NotFound before anything moves
         skus = {n: line["sku"] for n, line in order["lines"].items()}
-    for line in found["lines"]:
-        if line["quantity"] <= 0:
-            continue
-        request = MovementRequest(
-            MovementKind.RETURN_RECEIPT, skus[line["line_no"]], warehouse, line["quantity"], bin=bin
+    returned = [
+        stock.MovementItem(
+            f"return:{case_id}:{line['line_no']}",
+            MovementRequest(MovementKind.RETURN_RECEIPT, skus[line["line_no"]], warehouse, line["quantity"], bin=bin),
+            f"aftersales:{case_id}",
         )
-        ref = f"aftersales:{case_id}"
-        stock.post_movement(db, actor, f"return:{case_id}:{line['line_no']}", request, reference=ref, now=now)
+        for line in found["lines"]
+        if line["quantity"] > 0
+    ]
+    stock.post_movements(db, actor, returned, now=now)  # the case's goods come back together, in one transaction
     with db.uow() as uow:
         conn = uow.conn
         case = locked_case(conn, case_id)
