@@ -13,6 +13,7 @@ from threading import Barrier
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from presale_erp.adapters.db import stock_repo
 from presale_erp.domain.access import SYSTEM
 from presale_erp.domain.errors import Conflict, InsufficientStock, InvalidRequest, NotFound
 from presale_erp.services import stock, stock_views
@@ -272,3 +273,91 @@ def test_a_retry_of_a_reservation_the_desk_made_is_a_replay_and_another_use_of_i
 
     assert (again.replayed, again.reservations) == (True, first.reservations)
     assert reserved(db) == 2
+
+
+class WritesAhead:
+    """Stands in the lanes' way on PostgreSQL: holds the first write ahead until the second one (decided on the
+    counters the first will leave) has been tried, then lets the first fail or land. Counts writes and the
+    batches decided again on locked rows."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, reserved_at_start: int, first_lands: bool) -> None:
+        self.reserved_at_start = reserved_at_start
+        self.writes = 0
+        self.locked_batches = 0
+        self._second_tried = threading.Event()
+        self._count = threading.Lock()
+        real_write, real_batch = stock.write_remembered, stock.reserve_batch
+
+        def write(db, batch):
+            with self._count:
+                self.writes += 1
+            if _reserved_before(batch) == self.reserved_at_start:  # the first batch decided, whichever lane is first
+                assert self._second_tried.wait(30), "no second batch was written ahead"
+                return real_write(db, batch) if first_lands else False  # False: lost before it reached the row
+            try:
+                return real_write(db, batch)
+            finally:
+                self._second_tried.set()
+
+        def locked(db, calls, **options):
+            self.locked_batches += 1
+            return real_batch(db, calls, **options)
+
+        monkeypatch.setattr(stock, "write_remembered", write)
+        monkeypatch.setattr(stock, "reserve_batch", locked)
+
+
+def _reserved_before(batch: stock.RememberedBatch) -> int:
+    (before,) = batch.stock.before.values()
+    return dict(zip(stock_repo.COUNTERS, before, strict=True))["reserved"]
+
+
+def crowd_reserving_one_each(desk: ReservationDesk, buyers: int) -> list[object]:
+    barrier = Barrier(buyers)
+
+    def one(n: int) -> object:
+        barrier.wait()
+        return _outcome(lambda: reserve(desk, line(f"C{n}:1"), order=f"C{n}"))
+
+    with ThreadPoolExecutor(max_workers=buyers) as pool:
+        return list(pool.map(one, range(buyers)))
+
+
+def test_when_a_batch_written_ahead_is_lost_it_and_the_batch_decided_after_it_are_decided_again_on_locked_rows(
+    db, desk, monkeypatch
+):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL writes batches ahead (SQLite has one writer at a time)")
+    builders.stocked(db, 100)
+    reserve(desk, line("W:1"), order="W")  # the desk now remembers the position
+    ahead = WritesAhead(monkeypatch, reserved_at_start=1, first_lands=False)
+
+    outcomes = crowd_reserving_one_each(desk, 40)
+
+    assert [o for o in outcomes if not isinstance(o, stock.ReservationOutcome) or o.replayed] == []
+    assert ahead.writes >= 2 and ahead.locked_batches >= 2
+    assert reserved(db) == 41
+    assert stock.ledger_discrepancies(db) == []
+    writes_before = ahead.writes
+    reserve(desk, line("W:2"), order="W")  # what the locked rows showed is remembered: ahead again
+    assert ahead.writes == writes_before + 1 and reserved(db) == 42
+
+
+def test_a_batch_that_reached_the_row_before_the_batch_decided_just_before_it_is_written_again_once_that_lands(
+    db, desk, monkeypatch
+):
+    """Two lanes are two connections: the second batch may reach the row first and find it without the first
+    batch's units, so its compare-and-set changes nothing; once the first lands, it is written again."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL writes batches ahead (SQLite has one writer at a time)")
+    builders.stocked(db, 100)
+    reserve(desk, line("W:1"), order="W")
+    ahead = WritesAhead(monkeypatch, reserved_at_start=1, first_lands=True)
+
+    outcomes = crowd_reserving_one_each(desk, 40)
+
+    assert [o for o in outcomes if not isinstance(o, stock.ReservationOutcome) or o.replayed] == []
+    assert ahead.locked_batches == 0  # every batch landed ahead; the second on its second try
+    assert ahead.writes >= 3
+    assert reserved(db) == 41
+    assert stock.ledger_discrepancies(db) == []

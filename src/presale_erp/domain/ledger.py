@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from presale_erp.domain.errors import InsufficientStock, InvalidRequest, NegativeStock, Shortfall
 
@@ -219,8 +220,10 @@ class Reservation:
             raise InvalidRequest(f"Reservation {self.id} is already {self.status.value}; it cannot change.")
 
 
-@dataclass(frozen=True)
-class ReservationRequest:
+class ReservationRequest(NamedTuple):
+    """One line to reserve. A named tuple: a flash sale makes thousands a second, and a frozen dataclass costs
+    several times more to build."""
+
     id: str
     sku: str
     warehouse: str

@@ -7,6 +7,13 @@ caller with its own outcome or refusal. A lone caller is served at once. A crowd
 batch commits the next one gathers, and once a batch is answered the desk gives the callers it just served a
 moment (at most `gather_s`) to come back with their next request, so that a crowd of N callers keeps meeting in
 batches of about N instead of alternating a full batch with a handful of early returners.
+
+On PostgreSQL a batch is decided on the counters the desk remembers writing last, and handed to one of two
+lanes (each a connection and a thread) that writes it with a compare-and-set and commits: while one batch
+travels to the database, the desk gathers and decides the next one on the counters the first will leave, and
+the second lane's write waits for the first's row lock. Python and the database then work at the same time
+instead of taking turns. Should a write not land, every batch decided after it fails its compare-and-set too;
+the desk decides them again, in order, on locked rows.
 """
 
 from __future__ import annotations
@@ -25,6 +32,10 @@ from presale_erp.domain.access import Actor
 from presale_erp.domain.errors import DomainError
 from presale_erp.services import stock
 from presale_erp.services.stock import ReservationLine, ReservationOutcome, ReserveCall
+
+# A crowd smaller than this stays in one batch: splitting it would cost each part a round trip and a commit
+# for little overlap to gain.
+_SPLIT_FROM = 32
 
 
 class _Waiting:
@@ -57,18 +68,88 @@ class _Waiting:
         return self._outcome is not None or self._error is not None
 
 
+class _Flight:
+    """A batch decided on remembered counters and handed to a lane. The lane answers its callers if the write
+    lands; if not, the desk decides the batch again on locked rows."""
+
+    __slots__ = ("_done", "after", "batch", "decided", "written")
+
+    def __init__(self, batch: list[_Waiting], decided: stock.RememberedBatch, after: _Flight | None) -> None:
+        self.batch = batch
+        self.decided = decided
+        self.after = after  # the flight decided just before, on whose counters this one builds
+        self.written: bool | None = None  # None while in flight
+        self._done = threading.Lock()
+        self._done.acquire()
+
+    def land(self, written: bool) -> None:
+        if written:
+            _answer(self.batch, self.decided.results)
+        self.written = written
+        self._done.release()
+
+    def wait(self) -> bool:
+        with self._done:
+            return bool(self.written)
+
+
+class _Lane:
+    """A connection and a thread of its own that write decided batches, one at a time, and tell the desk (through
+    its queue, like a new request) when one has landed."""
+
+    def __init__(self, db: Database, desk_queue: SimpleQueue, name: str) -> None:
+        self._db = db.committer()
+        self._desk_queue = desk_queue
+        self._flights: SimpleQueue[_Flight | None] = SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def send(self, flight: _Flight) -> None:
+        self._flights.put(flight)
+
+    def close(self) -> None:
+        self._flights.put(None)
+        self._thread.join()
+        self._db.dispose()
+
+    def _write(self, flight: _Flight) -> bool:
+        try:
+            return stock.write_remembered(self._db, flight.decided)
+        except Exception:  # decided again on locked rows, which report whatever persists to its callers
+            return False
+
+    def _run(self) -> None:
+        while (flight := self._flights.get()) is not None:
+            written = self._write(flight)
+            if not written and flight.after is not None and flight.after.wait():
+                # Sent on another connection, the flight before may have reached the rows after this one, which
+                # then found them as they were before it: nothing was written, so write again now it has landed.
+                written = self._write(flight)
+            flight.after = None
+            flight.land(written)
+            self._desk_queue.put(flight)
+
+
 class ReservationDesk:
     """`desk.reserve(...)` behaves as `stock.reserve(db, ...)`, but shares its transaction with whoever else
     is reserving at that moment. Use one desk per process (it owns one committer thread); close it when done."""
 
-    def __init__(self, db: Database, *, max_batch: int = 512, max_lines: int = 5000, gather_s: float = 0.003) -> None:
+    def __init__(
+        self, db: Database, *, max_batch: int = 512, max_lines: int = 5000, gather_s: float = 0.003, lanes: int = 2
+    ) -> None:
         self._db = db.committer()
         self._remembered = RememberedPositions()  # what this committer last wrote: see stock.reserve_batch
         self._max_batch = max_batch
         self._gather_s = gather_s
         # Bounds the ids and keys one batch sends in a single IN list (SQLite allows 32,766 parameters).
         self._max_lines = max_lines
-        self._queue: SimpleQueue[_Waiting | None] = SimpleQueue()
+        self._queue: SimpleQueue[_Waiting | _Flight | None] = SimpleQueue()
+        # Deciding ahead on remembered counters is PostgreSQL's (see stock.decide_on_remembered).
+        postgresql = db.engine.dialect.name == "postgresql"
+        self._lanes = [_Lane(db, self._queue, f"reservation-lane-{n}") for n in range(lanes if postgresql else 0)]
+        self._flying: deque[_Flight] = deque()  # in the order sent, which is the order they commit in
+        self._sent = 0
+        self._expected = 0  # callers answered by the last batch to land: how many to gather before the next
         self._closed = False
         self._closing = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="reservation-desk", daemon=True)
@@ -101,6 +182,8 @@ class ReservationDesk:
                 self._closed = True
                 self._queue.put(None)
         self._thread.join()
+        for lane in self._lanes:
+            lane.close()
         self._db.dispose()
 
     def __enter__(self) -> ReservationDesk:
@@ -114,20 +197,25 @@ class ReservationDesk:
     def _run(self) -> None:
         backlog: deque[_Waiting] = deque()
         open_ = True
-        served = 0
         try:
-            while open_ or backlog:
-                if not backlog:
-                    first = self._queue.get()
-                    if first is None:
-                        break
-                    backlog.append(first)
-                open_ = self._take_waiting(backlog, expected=served if open_ else 0) and open_
-                batch = self._next_batch(backlog)
-                self._settle(batch)
-                served = len(batch)
+            while open_ or backlog or self._flying:
+                if not backlog or not self._lane_free():  # nothing to send, or nothing to send it on
+                    open_ = self._take(self._queue.get(), backlog) and open_
+                open_ = self._take_waiting(backlog, expected=self._expected if open_ else 0) and open_
+                if backlog and self._lane_free():
+                    self._settle(self._next_batch(backlog, self._share(len(backlog))))
         finally:
             self._fail_leftovers(backlog)
+
+    def _take(self, item: _Waiting | _Flight | None, backlog: deque[_Waiting]) -> bool:
+        """A request joins the backlog; a landed flight is accounted for. False for the close marker."""
+        if item is None:
+            return False
+        if isinstance(item, _Flight):
+            self._landed()
+        else:
+            backlog.append(item)
+        return True
 
     def _take_waiting(self, backlog: deque[_Waiting], *, expected: int) -> bool:
         """Add what is queued, waiting up to `gather_s` while fewer than `expected` (the size of the batch just
@@ -136,15 +224,70 @@ class ReservationDesk:
         while len(backlog) < self._max_batch:
             wait = give_up_at - time.monotonic() if len(backlog) < expected else 0.0
             try:
-                waiting = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+                item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
             except Empty:
                 return True
-            if waiting is None:
+            if not self._take(item, backlog):
                 return False
-            backlog.append(waiting)
         return True
 
-    def _next_batch(self, backlog: deque[_Waiting]) -> list[_Waiting]:
+    def _share(self, waiting: int) -> int:
+        """How many callers the next batch may take: with lanes, the crowd (waiting and in flight) split between
+        them, so that one part is decided and answered while another is written. Without the split a crowd would
+        stay in one batch, and Python and the database would take turns."""
+        crowd = waiting + sum(len(flight.batch) for flight in self._flying)
+        if not self._lanes or crowd < _SPLIT_FROM:
+            return self._max_batch
+        return min(self._max_batch, -(-crowd // len(self._lanes)))
+
+    def _lane_free(self) -> bool:
+        return not self._lanes or len(self._flying) < len(self._lanes)
+
+    def _landed(self) -> None:
+        """Retire the flights that have landed, oldest first; one that did not land is decided again."""
+        while self._flying and self._flying[0].written is not None:
+            flight = self._flying.popleft()
+            self._expected = len(flight.batch)
+            if not flight.written:
+                self._recover(flight)
+
+    def _land_all(self) -> None:
+        """Wait for every flight: what comes next is decided on rows as committed."""
+        while self._flying:
+            flight = self._flying.popleft()
+            if not flight.wait():
+                self._recover(flight)
+
+    def _recover(self, failed: _Flight) -> None:
+        """A flight did not land, so the flights after it (decided on the counters it would have left) fail their
+        compare-and-set too, or land if the failed one's commit did land after all. Each one that did not land is
+        decided again, in order, on locked rows, where a commit that landed unannounced shows as a replay."""
+        retry = [failed]
+        while self._flying:
+            flight = self._flying.popleft()
+            if not flight.wait():
+                retry.append(flight)
+        for flight in retry:
+            self._remembered.forget(flight.decided.stock)
+        for flight in retry:
+            self._settle_locked(flight.batch)
+
+    def _settle(self, batch: list[_Waiting]) -> None:
+        if self._lanes:
+            try:
+                decided = stock.decide_on_remembered(self._db, [w.call for w in batch], self._remembered)
+            except Exception:  # a lookup failed: the locked path reports what persists
+                decided = None
+            if decided is not None:
+                flight = _Flight(batch, decided, self._flying[-1] if self._flying else None)
+                self._flying.append(flight)
+                self._lanes[self._sent % len(self._lanes)].send(flight)
+                self._sent += 1
+                return
+            self._land_all()
+        self._settle_locked(batch)
+
+    def _next_batch(self, backlog: deque[_Waiting], limit: int) -> list[_Waiting]:
         """Take from the front of the backlog what fits one batch. A request reusing an id an earlier one in the
         batch creates waits for the next batch, where it sees that reservation committed (a replay or a
         conflict, as with stock.reserve). The first request always fits, so the backlog always shrinks."""
@@ -155,7 +298,7 @@ class ReservationDesk:
         while backlog:
             waiting = backlog.popleft()
             call_ids = waiting.call.ids
-            fits = len(batch) < self._max_batch and lines + len(call_ids) <= self._max_lines
+            fits = len(batch) < limit and lines + len(call_ids) <= self._max_lines
             if batch and (not fits or not ids.isdisjoint(call_ids)):
                 later.append(waiting)
                 continue
@@ -165,16 +308,13 @@ class ReservationDesk:
         backlog.extend(later)
         return batch
 
-    def _settle(self, batch: list[_Waiting]) -> None:
+    def _settle_locked(self, batch: list[_Waiting]) -> None:
         try:
             results = stock.reserve_batch(self._db, [w.call for w in batch], remembered=self._remembered)
         except Exception as failed:  # the shared transaction failed: see _one_by_one
             results = self._one_by_one(batch, failed)
-        for waiting, result in zip(batch, results, strict=True):
-            if isinstance(result, Exception):
-                waiting.answer(error=result)
-            else:
-                waiting.answer(result)
+        _answer(batch, results)
+        self._expected = len(batch)
 
     def _one_by_one(self, batch: list[_Waiting], failed: Exception) -> list[ReservationOutcome | Exception]:
         """The shared transaction failed as a whole (a database error, a unique key taken by another process):
@@ -197,16 +337,27 @@ class ReservationDesk:
             self._closed = True
         stopped = RuntimeError("The reservation desk stopped before serving this request.")
         leftovers = list(backlog)
+        for flight in self._flying:
+            flight.wait()
+            leftovers += flight.batch
         while True:
             try:
                 waiting = self._queue.get_nowait()
             except Empty:
                 break
-            if waiting is not None:
+            if isinstance(waiting, _Waiting):
                 leftovers.append(waiting)
         for waiting in leftovers:
             if not waiting.answered:
                 waiting.answer(error=stopped)
+
+
+def _answer(batch: list[_Waiting], results: Sequence[ReservationOutcome | Exception]) -> None:
+    for waiting, result in zip(batch, results, strict=True):
+        if isinstance(result, Exception):
+            waiting.answer(error=result)
+        else:
+            waiting.answer(result)
 
 
 def _only(results: list[ReservationOutcome | DomainError]) -> ReservationOutcome | DomainError:

@@ -46,7 +46,11 @@ def record_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def uniform(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows with the same columns each (None where a row has none), as a bulk write needs."""
+    """The rows with the same columns each (None where a row has none), as a bulk write needs. Rows made by one
+    builder already are: they come back as they are."""
+    first = rows[0].keys() if rows else set()
+    if all(row.keys() == first for row in rows):
+        return list(rows)
     columns = sorted(set().union(*rows))
     return [{c: row.get(c) for c in columns} for row in rows]
 

@@ -175,7 +175,7 @@ def _update_from_copy(
     conn.exec_driver_sql(f"DROP TABLE {stage}")
 
 
-def json_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> tuple[str, str]:
+def json_insert(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[str, str]:
     """PostgreSQL: `INSERT INTO table (...) SELECT ... FROM json_populate_recordset(NULL::table, %s)` and its one
     parameter, the rows as a JSON array. Tens of rows go in as one statement that can share a round trip with
     others (as a data-modifying CTE), where COPY or an executemany each need their own; and one JSON text costs
@@ -183,24 +183,25 @@ def json_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     columns = ", ".join(rows[0])
     to_json = _json_converter(table, tuple(rows[0]))
     sql = f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table.name}, %s)"
-    return sql, json.dumps([to_json(row) for row in rows], ensure_ascii=False, separators=(",", ":"))
+    body = rows if to_json is None else [to_json(row) for row in rows]
+    return sql, json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=_json_time)
 
 
 @lru_cache(maxsize=64)
-def _json_converter(table: Table, columns: tuple[str, ...]) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """A row to what JSON can carry, as the column types store it: times as ISO text, money as fen."""
-    converted = {name: _json_value(table.c[name]) for name in columns if _json_value(table.c[name]) is not None}
+def _json_converter(table: Table, columns: tuple[str, ...]) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+    """A row to what JSON can carry, as the column types store it: money as fen. None when nothing needs it:
+    times need no converter, the encoder writes any it meets as ISO text (`_json_time`), which spares copying
+    every row of a table that has no money."""
+    converted = {name: _fen for name in columns if isinstance(table.c[name].type, MoneyFen)}
     if not converted:
-        return lambda row: row
+        return None
     return lambda row: {**row, **{name: convert(row[name]) for name, convert in converted.items()}}
 
 
-def _json_value(column) -> Convert | None:
-    if isinstance(column.type, MoneyFen):
-        return _fen
-    if isinstance(column.type, UtcDateTime):
-        return _iso_time
-    return None
+def _json_time(value: object) -> str:
+    if isinstance(value, datetime):
+        return _iso_time(value)
+    raise TypeError(f"{type(value).__name__} cannot be written as JSON")
 
 
 @lru_cache(maxsize=8192)  # a batch repeats its times (now) many times over

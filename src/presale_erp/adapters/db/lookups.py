@@ -27,6 +27,9 @@ def ids_by_code(
     return found
 
 
+KnownIds = tuple[dict[str, int], dict[str, int], dict[str, int]]  # SKU, warehouse and shop ids by code
+
+
 class KnownCodes:
     """Row ids of codes already seen, kept for the life of a `Database`. Codes are never renamed or deleted and
     their ids never change, so an id once read stays right; only a code not seen yet costs a query. Fill it only
@@ -44,6 +47,17 @@ class KnownCodes:
 
     def shop_ids(self, conn: Connection, codes: Iterable[str]) -> dict[str, int]:
         return self._ids_of(conn, shops, codes)
+
+    def seen(self, skus_: Iterable[str], warehouses_: Iterable[str], shops_: Iterable[str]) -> KnownIds | None:
+        """The ids of SKU, warehouse and shop codes if every one was seen before, without a connection; else None."""
+        try:
+            return (
+                {code: self._ids[("skus", code)] for code in skus_},
+                {code: self._ids[("warehouses", code)] for code in warehouses_},
+                {code: self._ids[("shops", code)] for code in shops_},
+            )
+        except KeyError:
+            return None
 
     def _ids_of(self, conn: Connection, table: Table, codes: Iterable[str]) -> dict[str, int]:
         """Ids of the codes that exist; a code that does not is left out (check with `require_codes`)."""

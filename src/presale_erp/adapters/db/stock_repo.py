@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -184,8 +185,8 @@ def save_reservations(
         insert_reservations(conn, reservation_rows)
         audit_repo.record_many(conn, list(audit_rows))
         return
-    made_sql, made_rows = bulk.json_insert(conn, reservations, reservation_rows)
-    audit_sql, audit_rows_json = bulk.json_insert(conn, audit_log, audit_repo.uniform(audit_rows))
+    made_sql, made_rows = bulk.json_insert(reservations, reservation_rows)
+    audit_sql, audit_rows_json = bulk.json_insert(audit_log, audit_repo.uniform(audit_rows))
     moved = [(locked.sku_ids[p.sku], locked.warehouse_ids[p.warehouse], *_counters(p)) for p in changed]
     moved_sql = (
         f"UPDATE stock_positions AS p SET {', '.join(f'{c} = v.{c}' for c in COUNTERS)}, updated_at = %s"
@@ -235,23 +236,66 @@ class RememberedPositions:
             self._counters.pop((stock.sku_ids[sku], stock.warehouse_ids[warehouse]), None)
 
 
-def commit_reservations_if_unchanged(
-    uow: UnitOfWork,
+@dataclass(frozen=True)
+class ConditionalWrite:
+    """A reservation batch decided on remembered counters, as one statement (see `conditional_reservation_write`)
+    that `commit_conditional_write` runs and commits."""
+
+    sql: str
+    params: tuple[Any, ...]
+    positions: int
+
+    @property
+    def lock(self) -> tuple[str, tuple[Any, ...]]:
+        """First lock the positions, in key order, waiting for whoever holds them, so that the write's snapshot is
+        taken after they commit: a desk may send this write while the batch it was decided after is still
+        committing, and its compare-and-set must see that batch (a snapshot from before it would not)."""
+        return _LOCK_POSITIONS_SQL, (self.params[1],)
+
+
+def conditional_reservation_write(
     stock: LockedStock,
     reservation_rows: Sequence[dict[str, Any]],
     audit_rows: Sequence[dict[str, Any]],
     now: datetime,
-) -> bool:
-    """PostgreSQL: write a batch decided on remembered counters, and commit, in one round trip. Each position is
-    set only where it still holds the counters the batch was decided on, and the reservations and audit rows go
-    in only if every position was set; otherwise nothing changes and the answer is False (decide again on locked
-    rows). A reservation id already taken raises Conflict, also with nothing changed."""
+) -> ConditionalWrite:
+    """PostgreSQL: the statement writing a batch decided on remembered counters. Each position is set only where it
+    still holds the counters the batch was decided on (compare and set), and the reservations and audit rows go
+    in only if every position was set; otherwise it changes nothing. Built apart from running it, so that a desk
+    can build the next batch's statement while the last one is still on its way."""
     changed = [p for k, p in stock.book.positions.items() if stock.before[k] != _counters(p)]
     moved = [
         (stock.sku_ids[p.sku], stock.warehouse_ids[p.warehouse], *_counters(p), *stock.before[p.key]) for p in changed
     ]
-    names = ["sku_id", "warehouse_id", *COUNTERS, *(f"was_{c}" for c in COUNTERS)]
-    columns = ", ".join(f"{name} int" for name in names)
+    made_sql, made_json = bulk.json_insert(reservations, reservation_rows)
+    audit_sql, audit_json = bulk.json_insert(audit_log, audit_repo.uniform(audit_rows))
+    return ConditionalWrite(
+        _conditional_write_sql(made_sql, audit_sql),
+        (
+            now,
+            json.dumps([dict(zip(_CONDITIONAL_NAMES, row, strict=True)) for row in moved]),
+            made_json,
+            len(moved),
+            audit_json,
+            len(moved),
+        ),
+        len(moved),
+    )
+
+
+_LOCK_POSITIONS_SQL = (
+    "SELECT 1 FROM stock_positions AS p JOIN json_to_recordset(%s) AS v(sku_id int, warehouse_id int)"
+    " ON p.sku_id = v.sku_id AND p.warehouse_id = v.warehouse_id"
+    " ORDER BY p.sku_id, p.warehouse_id FOR UPDATE OF p"
+)
+_CONDITIONAL_NAMES = ["sku_id", "warehouse_id", *COUNTERS, *(f"was_{c}" for c in COUNTERS)]
+
+
+@lru_cache(maxsize=16)
+def _conditional_write_sql(made_sql: str, audit_sql: str) -> str:
+    """One text for the same columns, so that the server keeps it prepared (its plan cannot depend on the JSON
+    parameters' contents: it is the same for every batch)."""
+    columns = ", ".join(f"{name} int" for name in _CONDITIONAL_NAMES)
     moved_sql = (
         f"UPDATE stock_positions AS p SET {', '.join(f'{c} = v.{c}' for c in COUNTERS)}, updated_at = %s"
         f" FROM json_to_recordset(%s) AS v({columns})"
@@ -260,24 +304,21 @@ def commit_reservations_if_unchanged(
         " RETURNING p.sku_id"
     )
     all_set = " WHERE (SELECT count(*) FROM moved) = %s"
-    made_sql, made_json = bulk.json_insert(uow.conn, reservations, reservation_rows)
-    audit_sql, audit_json = bulk.json_insert(uow.conn, audit_log, audit_repo.uniform(audit_rows))
+    return (
+        f"WITH moved AS ({moved_sql}), made AS ({made_sql}{all_set}), audited AS ({audit_sql}{all_set})"
+        " SELECT count(*) FROM moved"
+    )
+
+
+def commit_conditional_write(uow: UnitOfWork, write: ConditionalWrite) -> bool:
+    """Run a conditional write and commit, in one round trip: True if every position still held the counters the
+    batch was decided on, so that all of it is saved; False if nothing changed (decide again on locked rows). A
+    reservation id already taken raises Conflict, also with nothing changed."""
     try:
-        ((set_count,),) = uow.commit_with(
-            f"WITH moved AS ({moved_sql}), made AS ({made_sql}{all_set}), audited AS ({audit_sql}{all_set})"
-            " SELECT count(*) FROM moved",
-            (
-                now,
-                json.dumps([dict(zip(names, row, strict=True)) for row in moved]),
-                made_json,
-                len(moved),
-                audit_json,
-                len(moved),
-            ),
-        )
+        ((set_count,),) = uow.commit_with([write.lock, (write.sql, write.params)], prepare=True)
     except psycopg.Error:  # on locked rows the caller decides again, finds a lost answer's commit as a replay,
         return False  # and reports any error that persists
-    return set_count == len(moved)
+    return set_count == write.positions
 
 
 def _position_row(locked: LockedStock, position: StockPosition, now: datetime) -> dict[str, Any]:

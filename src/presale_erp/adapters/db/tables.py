@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 
@@ -240,8 +242,8 @@ reservations = Table(
     "reservations",
     metadata,
     Column("id", String(120), primary_key=True),  # chosen by the caller, e.g. shop:order:line
-    Column("sku_id", Integer, ForeignKey("skus.id"), nullable=False),
-    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("sku_id", Integer, nullable=False),
+    Column("warehouse_id", Integer, nullable=False),
     Column("shop_id", Integer, ForeignKey("shops.id")),
     Column("order_ref", String(120)),
     Column("quantity", Integer, nullable=False),
@@ -254,8 +256,18 @@ reservations = Table(
     Column("ended_at", UtcDateTime),
     Column("ended_by", String(120)),
     CheckConstraint("quantity > 0", name="quantity_positive"),
+    # A reservation locks stock of a position, so it refers to the position (one check per row where a SKU and a
+    # warehouse key would be two: a flash sale inserts thousands a second).
+    ForeignKeyConstraint(["sku_id", "warehouse_id"], ["stock_positions.sku_id", "stock_positions.warehouse_id"]),
     Index("ix_reservations_position_status", "sku_id", "warehouse_id", "status"),
-    Index("ix_reservations_status_expires", "status", "expires_at"),
+    # Only leases expire: a flash sale's reservations have none and need no entry here (0013).
+    Index(
+        "ix_reservations_status_expires",
+        "status",
+        "expires_at",
+        postgresql_where=text("expires_at IS NOT NULL"),
+        sqlite_where=text("expires_at IS NOT NULL"),
+    ),
     Index("ix_reservations_shop_order", "shop_id", "order_ref"),
 )
 

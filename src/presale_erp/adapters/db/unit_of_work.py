@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -39,17 +40,22 @@ class UnitOfWork:
                 raise _conflict(error) from error
             raise
 
-    def commit_with(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        """PostgreSQL: run the unit of work's last statement and COMMIT in one round trip (a pipeline), and return
-        the statement's rows. For a group-commit desk holding a hot row, a round trip saved is a batch sooner.
-        If the statement fails, nothing is committed and the error is raised as `commit` would raise it."""
+    def commit_with(
+        self, statements: Sequence[tuple[str, tuple[Any, ...]]], *, prepare: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """PostgreSQL: run the unit of work's last statements and COMMIT in one round trip (a pipeline), and return
+        the last statement's rows. For a group-commit desk holding a hot row, a round trip saved is a batch sooner.
+        If a statement fails, nothing is committed and the error is raised as `commit` would raise it.
+        `prepare`: keep the statements prepared on this connection (planning costs as much as running, for
+        statements whose plans never depend on their parameters)."""
         raw = self.conn.connection.driver_connection
         cursor = raw.cursor()
         failed: list[psycopg.Error] = []
         try:
             with raw.pipeline():
                 try:
-                    cursor.execute(sql, params, prepare=False)
+                    for sql, params in statements:
+                        cursor.execute(sql, params, prepare=prepare)
                     raw.commit()
                 except psycopg.Error as error:  # caught inside, so that the pipeline ends cleanly
                     failed.append(error)
