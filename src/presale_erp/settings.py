@@ -50,6 +50,15 @@ class Settings(BaseSettings):
         description="Public address of /api/v1/tracking/push/kuaidi100; with the salt set, parcels on their way are "
         "subscribed so Kuaidi100 pushes their traces (polling goes on either way).",
     )
+    reservation_lanes: int = Field(
+        default=0,
+        ge=0,
+        le=8,
+        description="Connections the reservation desk writes flash-sale batches ahead on (PostgreSQL), deciding the "
+        "next batch while the last is written; worth 2 when the database has cores of its own (its own server). "
+        "0: the desk decides and writes each batch in turn, the faster way when the API and the database share a "
+        "machine's few cores.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     token_ttl_minutes: int = Field(default=12 * 60, description="How long a login token stays valid.")

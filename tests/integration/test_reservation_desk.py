@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from threading import Barrier
 
+import psycopg
 import pytest
 from sqlalchemy.exc import OperationalError
 
@@ -288,14 +289,14 @@ class WritesAhead:
         self._count = threading.Lock()
         real_write, real_batch = stock.write_remembered, stock.reserve_batch
 
-        def write(db, batch):
+        def write(db, batch, turn=None):
             with self._count:
                 self.writes += 1
             if _reserved_before(batch) == self.reserved_at_start:  # the first batch decided, whichever lane is first
                 assert self._second_tried.wait(30), "no second batch was written ahead"
-                return real_write(db, batch) if first_lands else False  # False: lost before it reached the row
+                return real_write(db, batch, turn) if first_lands else False  # False: lost before the database
             try:
-                return real_write(db, batch)
+                return real_write(db, batch, turn)
             finally:
                 self._second_tried.set()
 
@@ -323,9 +324,16 @@ def crowd_reserving_one_each(desk: ReservationDesk, buyers: int) -> list[object]
         return list(pool.map(one, range(buyers)))
 
 
+@pytest.fixture
+def desk_with_lanes(db) -> Iterator[ReservationDesk]:
+    with ReservationDesk(db, lanes=2) as d:
+        yield d
+
+
 def test_when_a_batch_written_ahead_is_lost_it_and_the_batch_decided_after_it_are_decided_again_on_locked_rows(
-    db, desk, monkeypatch
+    db, desk_with_lanes, monkeypatch
 ):
+    desk = desk_with_lanes
     if db.engine.dialect.name != "postgresql":
         pytest.skip("only PostgreSQL writes batches ahead (SQLite has one writer at a time)")
     builders.stocked(db, 100)
@@ -344,10 +352,11 @@ def test_when_a_batch_written_ahead_is_lost_it_and_the_batch_decided_after_it_ar
 
 
 def test_a_batch_that_reached_the_row_before_the_batch_decided_just_before_it_is_written_again_once_that_lands(
-    db, desk, monkeypatch
+    db, desk_with_lanes, monkeypatch
 ):
     """Two lanes are two connections: the second batch may reach the row first and find it without the first
     batch's units, so its compare-and-set changes nothing; once the first lands, it is written again."""
+    desk = desk_with_lanes
     if db.engine.dialect.name != "postgresql":
         pytest.skip("only PostgreSQL writes batches ahead (SQLite has one writer at a time)")
     builders.stocked(db, 100)
@@ -360,4 +369,40 @@ def test_a_batch_that_reached_the_row_before_the_batch_decided_just_before_it_is
     assert ahead.locked_batches == 0  # every batch landed ahead; the second on its second try
     assert ahead.writes >= 3
     assert reserved(db) == 41
+    assert stock.ledger_discrepancies(db) == []
+
+
+def test_a_write_ahead_waits_for_the_write_before_it_in_the_desks_turn_and_then_lands(db):
+    """The write before has taken its turn but not yet reached the row: the next one waits for it to end, so
+    that its compare-and-set sees the units the first reserved, instead of failing for not seeing them."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL writes batches ahead (SQLite has one writer at a time)")
+    builders.stocked(db, 100)
+    remembered = stock_repo.RememberedPositions()
+
+    def call(id_: str) -> stock.ReserveCall:
+        return stock.ReserveCall(SYSTEM, [line(id_)], None, id_, None, NOW)
+
+    stock.reserve_batch(db, [call("A:1")], remembered=remembered)
+    first = stock.decide_on_remembered(db, [call("T:1")], remembered)
+    second = stock.decide_on_remembered(db, [call("B:1")], remembered)  # on the counters `first` will leave
+    assert first is not None and second is not None
+    desk_key, landed = 4242, {}
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url) as before:
+        take_turn, _ = stock_repo.Turn(desk_key, 5).statements()
+        before.execute(*take_turn)
+        writing = threading.Thread(
+            target=lambda: landed.update(ok=stock.write_remembered(db, second, stock_repo.Turn(desk_key, 6)))
+        )
+        writing.start()
+        writing.join(0.5)
+        assert writing.is_alive(), "the second write did not wait for the first"
+        for sql, params in first.write.statements:
+            before.execute(sql, params)
+        before.commit()
+    writing.join(30)
+
+    assert landed == {"ok": True}
+    assert reserved(db) == 3
     assert stock.ledger_discrepancies(db) == []

@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Concurrent reservations share one transaction per batch (a flash sale queues on one position lock).
-        with ReservationDesk(database) as desk:
+        with ReservationDesk(database, lanes=settings.reservation_lanes) as desk:
             app.state.reservation_desk = desk
             yield
         if owns_db:

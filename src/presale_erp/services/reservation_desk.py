@@ -8,16 +8,19 @@ batch commits the next one gathers, and once a batch is answered the desk gives 
 moment (at most `gather_s`) to come back with their next request, so that a crowd of N callers keeps meeting in
 batches of about N instead of alternating a full batch with a handful of early returners.
 
-On PostgreSQL a batch is decided on the counters the desk remembers writing last, and handed to one of two
-lanes (each a connection and a thread) that writes it with a compare-and-set and commits: while one batch
-travels to the database, the desk gathers and decides the next one on the counters the first will leave, and
-the second lane's write waits for the first's row lock. Python and the database then work at the same time
-instead of taking turns. Should a write not land, every batch decided after it fails its compare-and-set too;
+On PostgreSQL a batch is decided on the counters the desk remembers writing last and written with a
+compare-and-set. With `lanes` (each a connection and a thread), the desk hands the write to a lane and, while
+it travels to the database, gathers and decides the next batch on the counters the first will leave; each
+write takes a turn (see stock_repo.Turn) so that its compare-and-set waits for the write before it. Python and
+the database then work at the same time instead of taking turns, which pays when the database has cores of
+its own; on a machine whose few cores they share, the lanes' thread switches cost more than they save, so
+there are none by default. Should a write not land, every batch decided after it fails its compare-and-set too;
 the desk decides them again, in order, on locked rows.
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections import deque
@@ -26,7 +29,7 @@ from datetime import datetime
 from queue import Empty, SimpleQueue
 from types import TracebackType
 
-from presale_erp.adapters.db.stock_repo import RememberedPositions
+from presale_erp.adapters.db.stock_repo import RememberedPositions, Turn
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.domain.access import Actor
 from presale_erp.domain.errors import DomainError
@@ -72,21 +75,26 @@ class _Flight:
     """A batch decided on remembered counters and handed to a lane. The lane answers its callers if the write
     lands; if not, the desk decides the batch again on locked rows."""
 
-    __slots__ = ("_done", "after", "batch", "decided", "written")
+    __slots__ = ("_done", "after", "batch", "decided", "turn", "written")
 
-    def __init__(self, batch: list[_Waiting], decided: stock.RememberedBatch, after: _Flight | None) -> None:
+    def __init__(
+        self, batch: list[_Waiting], decided: stock.RememberedBatch, turn: Turn, after: _Flight | None
+    ) -> None:
         self.batch = batch
         self.decided = decided
+        self.turn = turn
         self.after = after  # the flight decided just before, on whose counters this one builds
         self.written: bool | None = None  # None while in flight
         self._done = threading.Lock()
         self._done.acquire()
 
     def land(self, written: bool) -> None:
-        if written:
-            _answer(self.batch, self.decided.results)
-        self.written = written
-        self._done.release()
+        try:
+            if written:
+                _answer(self.batch, self.decided.results)
+        finally:  # the desk waits for this, whatever happens
+            self.written = written
+            self._done.release()
 
     def wait(self) -> bool:
         with self._done:
@@ -114,7 +122,7 @@ class _Lane:
 
     def _write(self, flight: _Flight) -> bool:
         try:
-            return stock.write_remembered(self._db, flight.decided)
+            return stock.write_remembered(self._db, flight.decided, flight.turn)
         except Exception:  # decided again on locked rows, which report whatever persists to its callers
             return False
 
@@ -135,7 +143,7 @@ class ReservationDesk:
     is reserving at that moment. Use one desk per process (it owns one committer thread); close it when done."""
 
     def __init__(
-        self, db: Database, *, max_batch: int = 512, max_lines: int = 5000, gather_s: float = 0.003, lanes: int = 2
+        self, db: Database, *, max_batch: int = 512, max_lines: int = 5000, gather_s: float = 0.003, lanes: int = 0
     ) -> None:
         self._db = db.committer()
         self._remembered = RememberedPositions()  # what this committer last wrote: see stock.reserve_batch
@@ -149,6 +157,7 @@ class ReservationDesk:
         self._lanes = [_Lane(db, self._queue, f"reservation-lane-{n}") for n in range(lanes if postgresql else 0)]
         self._flying: deque[_Flight] = deque()  # in the order sent, which is the order they commit in
         self._sent = 0
+        self._key = secrets.randbits(31)  # numbers this desk's writes apart from other processes' (see Turn)
         self._expected = 0  # callers answered by the last batch to land: how many to gather before the next
         self._closed = False
         self._closing = threading.Lock()
@@ -279,7 +288,8 @@ class ReservationDesk:
             except Exception:  # a lookup failed: the locked path reports what persists
                 decided = None
             if decided is not None:
-                flight = _Flight(batch, decided, self._flying[-1] if self._flying else None)
+                turn = Turn(self._key, self._sent)
+                flight = _Flight(batch, decided, turn, self._flying[-1] if self._flying else None)
                 self._flying.append(flight)
                 self._lanes[self._sent % len(self._lanes)].send(flight)
                 self._sent += 1

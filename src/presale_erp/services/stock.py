@@ -423,13 +423,13 @@ def decide_on_remembered(
     return RememberedBatch(results, stock, write)
 
 
-def write_remembered(db: Database, batch: RememberedBatch) -> bool:
+def write_remembered(db: Database, batch: RememberedBatch, turn: stock_repo.Turn | None = None) -> bool:
     """Write and commit a batch decided on remembered counters, in one round trip. False, with nothing written, if
     a position no longer holds the counters it was decided on or a reservation id is already taken (a replay, or
-    a conflict that deciding on locked rows explains)."""
+    a conflict that deciding on locked rows explains). A desk writing ahead gives each write its `turn`."""
     with db.uow() as uow:
         try:
-            return stock_repo.commit_conditional_write(uow, batch.write)
+            return stock_repo.commit_conditional_write(uow, batch.write, turn)
         except Conflict:
             return False
 

@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -238,19 +237,11 @@ class RememberedPositions:
 
 @dataclass(frozen=True)
 class ConditionalWrite:
-    """A reservation batch decided on remembered counters, as one statement (see `conditional_reservation_write`)
-    that `commit_conditional_write` runs and commits."""
+    """A reservation batch decided on remembered counters, as the statements `commit_conditional_write` runs and
+    commits in one round trip (see `conditional_reservation_write`)."""
 
-    sql: str
-    params: tuple[Any, ...]
+    statements: list[tuple[str, tuple[Any, ...]]]
     positions: int
-
-    @property
-    def lock(self) -> tuple[str, tuple[Any, ...]]:
-        """First lock the positions, in key order, waiting for whoever holds them, so that the write's snapshot is
-        taken after they commit: a desk may send this write while the batch it was decided after is still
-        committing, and its compare-and-set must see that batch (a snapshot from before it would not)."""
-        return _LOCK_POSITIONS_SQL, (self.params[1],)
 
 
 def conditional_reservation_write(
@@ -259,66 +250,71 @@ def conditional_reservation_write(
     audit_rows: Sequence[dict[str, Any]],
     now: datetime,
 ) -> ConditionalWrite:
-    """PostgreSQL: the statement writing a batch decided on remembered counters. Each position is set only where it
-    still holds the counters the batch was decided on (compare and set), and the reservations and audit rows go
-    in only if every position was set; otherwise it changes nothing. Built apart from running it, so that a desk
-    can build the next batch's statement while the last one is still on its way."""
+    """PostgreSQL: the statements writing a batch decided on remembered counters: first the reservations and their
+    audit rows (most of the work, done while another batch may still hold the positions: the foreign key's lock
+    does not conflict with a writer's), then each position set only where it still holds the counters the batch
+    was decided on (compare and set). If any does not, that statement fails as a serialization failure and the
+    transaction writes nothing at all. Built apart from running it, so that a desk can build the next batch
+    while the last one is on its way."""
     changed = [p for k, p in stock.book.positions.items() if stock.before[k] != _counters(p)]
     moved = [
         (stock.sku_ids[p.sku], stock.warehouse_ids[p.warehouse], *_counters(p), *stock.before[p.key]) for p in changed
     ]
+    moved_json = json.dumps([dict(zip(_CONDITIONAL_NAMES, row, strict=True)) for row in moved])
     made_sql, made_json = bulk.json_insert(reservations, reservation_rows)
     audit_sql, audit_json = bulk.json_insert(audit_log, audit_repo.uniform(audit_rows))
     return ConditionalWrite(
-        _conditional_write_sql(made_sql, audit_sql),
-        (
-            now,
-            json.dumps([dict(zip(_CONDITIONAL_NAMES, row, strict=True)) for row in moved]),
-            made_json,
-            len(moved),
-            audit_json,
-            len(moved),
-        ),
+        [
+            (f"WITH made AS ({made_sql}) {audit_sql}", (made_json, audit_json)),
+            (_COMPARE_AND_SET_SQL, (now, moved_json, len(moved))),
+        ],
         len(moved),
     )
 
 
-_LOCK_POSITIONS_SQL = (
-    "SELECT 1 FROM stock_positions AS p JOIN json_to_recordset(%s) AS v(sku_id int, warehouse_id int)"
-    " ON p.sku_id = v.sku_id AND p.warehouse_id = v.warehouse_id"
-    " ORDER BY p.sku_id, p.warehouse_id FOR UPDATE OF p"
-)
 _CONDITIONAL_NAMES = ["sku_id", "warehouse_id", *COUNTERS, *(f"was_{c}" for c in COUNTERS)]
+_COMPARE_AND_SET_SQL = (
+    f"WITH moved AS (UPDATE stock_positions AS p SET {', '.join(f'{c} = v.{c}' for c in COUNTERS)}, updated_at = %s"
+    f" FROM json_to_recordset(%s) AS v({', '.join(f'{name} int' for name in _CONDITIONAL_NAMES)})"
+    " WHERE p.sku_id = v.sku_id AND p.warehouse_id = v.warehouse_id"
+    f" AND ({', '.join(f'p.{c}' for c in COUNTERS)}) = ({', '.join(f'v.was_{c}' for c in COUNTERS)})"
+    " RETURNING p.sku_id)"
+    " SELECT presale_erp_require((SELECT count(*) FROM moved) = %s, 'a stock position changed meanwhile')"
+)
 
 
-@lru_cache(maxsize=16)
-def _conditional_write_sql(made_sql: str, audit_sql: str) -> str:
-    """One text for the same columns, so that the server keeps it prepared (its plan cannot depend on the JSON
-    parameters' contents: it is the same for every batch)."""
-    columns = ", ".join(f"{name} int" for name in _CONDITIONAL_NAMES)
-    moved_sql = (
-        f"UPDATE stock_positions AS p SET {', '.join(f'{c} = v.{c}' for c in COUNTERS)}, updated_at = %s"
-        f" FROM json_to_recordset(%s) AS v({columns})"
-        " WHERE p.sku_id = v.sku_id AND p.warehouse_id = v.warehouse_id"
-        f" AND ({', '.join(f'p.{c}' for c in COUNTERS)}) = ({', '.join(f'v.was_{c}' for c in COUNTERS)})"
-        " RETURNING p.sku_id"
-    )
-    all_set = " WHERE (SELECT count(*) FROM moved) = %s"
-    return (
-        f"WITH moved AS ({moved_sql}), made AS ({made_sql}{all_set}), audited AS ({audit_sql}{all_set})"
-        " SELECT count(*) FROM moved"
-    )
+@dataclass(frozen=True)
+class Turn:
+    """A desk's place for a write it sends while the write before it may still be committing: its own number,
+    taken at once, and the number of the one before, whose end it waits for before its compare and set (whose
+    snapshot must then show that write). Two lanes are two connections, and either may reach the database first."""
+
+    desk: int  # the desk's own key: another process's desk numbers its writes apart
+    number: int
+
+    def statements(self) -> tuple[tuple[str, tuple[int, int]], tuple[str, tuple[int, int]]]:
+        here, before = self.number % 2**31, (self.number - 1) % 2**31
+        return (
+            ("SELECT pg_advisory_xact_lock(%s, %s)", (self.desk, here)),
+            ("SELECT pg_advisory_xact_lock_shared(%s, %s)", (self.desk, before)),
+        )
 
 
-def commit_conditional_write(uow: UnitOfWork, write: ConditionalWrite) -> bool:
+def commit_conditional_write(uow: UnitOfWork, write: ConditionalWrite, turn: Turn | None = None) -> bool:
     """Run a conditional write and commit, in one round trip: True if every position still held the counters the
-    batch was decided on, so that all of it is saved; False if nothing changed (decide again on locked rows). A
-    reservation id already taken raises Conflict, also with nothing changed."""
+    batch was decided on, so that all of it is saved; False if nothing was saved (decide again on locked rows).
+    A reservation id already taken raises Conflict, also with nothing saved. With a `turn`, the write waits for
+    the desk's write before it to end before its compare and set."""
+    statements = write.statements
+    if turn is not None:
+        take_mine, wait_for_before = turn.statements()
+        rows, compare_and_set = statements
+        statements = [take_mine, rows, wait_for_before, compare_and_set]
     try:
-        ((set_count,),) = uow.commit_with([write.lock, (write.sql, write.params)], prepare=True)
-    except psycopg.Error:  # on locked rows the caller decides again, finds a lost answer's commit as a replay,
-        return False  # and reports any error that persists
-    return set_count == write.positions
+        uow.commit_with(statements, prepare=True)
+    except psycopg.Error:  # a position changed (serialization failure), or on locked rows the caller decides
+        return False  # again, finds a lost answer's commit as a replay, and reports any error that persists
+    return True
 
 
 def _position_row(locked: LockedStock, position: StockPosition, now: datetime) -> dict[str, Any]:
