@@ -1,7 +1,7 @@
 """Hot SKU (a presale flash sale): many concurrent clients reserving one unit each of one SKU, on SQLite and
 PostgreSQL. Prints figures; asserts nothing about time.
 
-    .venv/bin/python bench/hot_sku.py [--clients 64] [--seconds 5] [--only sqlite|postgresql] [--cpu N]
+    .venv/bin/python bench/hot_sku.py [--clients 64] [--seconds 5] [--only sqlite|postgresql] [--cpu N] [--lanes N]
 
 `--cpu N` runs this process (the clients, the desk and the baseline's connections alike) on CPU N only, the
 database server wherever it runs. A process whose threads take turns on one GIL loses much of its time to waking
@@ -61,7 +61,7 @@ SKU, WAREHOUSE = "HOT-1", "HZ"
 ON_HAND = 10_000_000  # enough that neither phase runs out: every attempt is a reservation
 
 
-def measure(url: str, clients: int = 64, seconds: float = 5.0) -> dict[str, Any]:
+def measure(url: str, clients: int = 64, seconds: float = 5.0, lanes: int = 0) -> dict[str, Any]:
     """Both phases on the (empty) database at `url`; returns the figures and the oversell checks."""
     db = Database(make_engine(url, pool_size=clients))
     try:
@@ -70,7 +70,7 @@ def measure(url: str, clients: int = 64, seconds: float = 5.0) -> dict[str, Any]
         baseline, baseline_s = _run_clients(clients, seconds, _baseline_client(url))
         base = _report("baseline (conditional UPDATE)", db, baseline, baseline_s)
         _reset_reserved(db)
-        with ReservationDesk(db) as desk:
+        with ReservationDesk(db, lanes=lanes) as desk:
             product, product_s = _run_clients(clients, seconds, _product_client(desk))
         prod = _report("product (ReservationDesk)", db, product, product_s)
         discrepancies = stock.ledger_discrepancies(db)
@@ -291,6 +291,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--pg-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--cpu", type=int, help="run this process on this CPU only (see above)")
+    parser.add_argument("--lanes", type=int, default=0, help="the desk's lanes (PRESALE_ERP_RESERVATION_LANES)")
     args = parser.parse_args()
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
@@ -300,7 +301,7 @@ def main() -> None:
         folder = Path(tempfile.mkdtemp())
         try:
             print(f"SQLite (WAL), {args.clients} clients, {args.seconds:g} s per phase:")
-            results.append(measure(f"sqlite:///{folder / 'bench.db'}", args.clients, args.seconds))
+            results.append(measure(f"sqlite:///{folder / 'bench.db'}", args.clients, args.seconds, args.lanes))
         finally:
             shutil.rmtree(folder)
     if args.only != "sqlite":
@@ -310,7 +311,8 @@ def main() -> None:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             print(f"PostgreSQL, {args.clients} clients, {args.seconds:g} s per phase:")
-            results.append(measure(args.pg_admin_url.rsplit("/", 1)[0] + f"/{name}", args.clients, args.seconds))
+            url = args.pg_admin_url.rsplit("/", 1)[0] + f"/{name}"
+            results.append(measure(url, args.clients, args.seconds, args.lanes))
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
