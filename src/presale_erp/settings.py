@@ -55,9 +55,9 @@ class Settings(BaseSettings):
         ge=0,
         le=8,
         description="Connections the reservation desk writes flash-sale batches ahead on (PostgreSQL), deciding the "
-        "next batch while the last is written; worth 2 when the database has cores of its own (its own server). "
-        "0: the desk decides and writes each batch in turn, the faster way when the API and the database share a "
-        "machine's few cores.",
+        "next batch while the last is written. 0: the desk decides and writes each batch in turn, the faster way "
+        "when the API and the database share a machine's few cores (measured); with a database on its own "
+        "many-core server, try 2 and measure (bench/hot_sku.py --lanes 2).",
     )
     host: str = "127.0.0.1"
     port: int = 8000
