@@ -12,9 +12,9 @@ On PostgreSQL a batch is decided on the counters the desk remembers writing last
 compare-and-set. With `lanes` (each a connection and a thread), the desk hands the write to a lane and, while
 it travels to the database, gathers and decides the next batch on the counters the first will leave; each
 write takes a turn (see stock_repo.Turn) so that its compare-and-set waits for the write before it. Python and
-the database then work at the same time instead of taking turns, which pays when the database has cores of
-its own; on a machine whose few cores they share, the lanes' thread switches cost more than they save, so
-there are none by default. Should a write not land, every batch decided after it fails its compare-and-set too;
+the database then work at the same time instead of taking turns, which is meant for a database with cores of
+its own (not measured here); on a machine whose two cores they share, the lanes' thread switches cost more than
+they save (measured), so there are none by default. Should a write not land, every batch decided after it fails its compare-and-set too;
 the desk decides them again, in order, on locked rows.
 """
 
