@@ -14,8 +14,8 @@ it travels to the database, gathers and decides the next batch on the counters t
 write takes a turn (see stock_repo.Turn) so that its compare-and-set waits for the write before it. Python and
 the database then work at the same time instead of taking turns, which is meant for a database with cores of
 its own (not measured here); on a machine whose two cores they share, the lanes' thread switches cost more than
-they save (measured), so there are none by default. Should a write not land, every batch decided after it fails its compare-and-set too;
-the desk decides them again, in order, on locked rows.
+they save (measured), so there are none by default. Should a write not land, every batch decided after it
+fails its compare-and-set too; the desk decides them again, in order, on locked rows.
 """
 
 from __future__ import annotations

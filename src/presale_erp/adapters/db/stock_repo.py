@@ -241,7 +241,6 @@ class ConditionalWrite:
     commits in one round trip (see `conditional_reservation_write`)."""
 
     statements: list[tuple[str, tuple[Any, ...]]]
-    positions: int
 
 
 def conditional_reservation_write(
@@ -261,14 +260,16 @@ def conditional_reservation_write(
         (stock.sku_ids[p.sku], stock.warehouse_ids[p.warehouse], *_counters(p), *stock.before[p.key]) for p in changed
     ]
     moved_json = json.dumps([dict(zip(_CONDITIONAL_NAMES, row, strict=True)) for row in moved])
-    made_sql, made_json = bulk.json_insert(reservations, reservation_rows)
+    # In position order: each row's foreign-key check locks its position (KEY SHARE), and a writer on locked rows
+    # takes positions in key order too, so the two can never each hold one the other waits for.
+    in_key_order = sorted(reservation_rows, key=lambda row: (row["sku_id"], row["warehouse_id"]))
+    made_sql, made_json = bulk.json_insert(reservations, in_key_order)
     audit_sql, audit_json = bulk.json_insert(audit_log, audit_repo.uniform(audit_rows))
     return ConditionalWrite(
         [
             (f"WITH made AS ({made_sql}) {audit_sql}", (made_json, audit_json)),
             (_COMPARE_AND_SET_SQL, (now, moved_json, len(moved))),
-        ],
-        len(moved),
+        ]
     )
 
 
