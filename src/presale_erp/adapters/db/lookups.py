@@ -52,9 +52,9 @@ class KnownCodes:
         """The ids of SKU, warehouse and shop codes if every one was seen before, without a connection; else None."""
         try:
             return (
-                {code: self._ids[("skus", code)] for code in skus_},
-                {code: self._ids[("warehouses", code)] for code in warehouses_},
-                {code: self._ids[("shops", code)] for code in shops_},
+                {code: self._ids[(skus.name, code)] for code in skus_},
+                {code: self._ids[(warehouses.name, code)] for code in warehouses_},
+                {code: self._ids[(shops.name, code)] for code in shops_},
             )
         except KeyError:
             return None

@@ -40,11 +40,9 @@ class UnitOfWork:
                 raise _conflict(error) from error
             raise
 
-    def commit_with(
-        self, statements: Sequence[tuple[str, tuple[Any, ...]]], *, prepare: bool = False
-    ) -> list[tuple[Any, ...]]:
-        """PostgreSQL: run the unit of work's last statements and COMMIT in one round trip (a pipeline), and return
-        the last statement's rows. For a group-commit desk holding a hot row, a round trip saved is a batch sooner.
+    def commit_with(self, statements: Sequence[tuple[str, tuple[Any, ...]]], *, prepare: bool = False) -> None:
+        """PostgreSQL: run the unit of work's last statements and COMMIT in one round trip (a pipeline). For a
+        group-commit desk holding a hot row, a round trip saved is a batch sooner.
         If a statement fails, nothing is committed and the error is raised as `commit` would raise it.
         `prepare`: keep the statements prepared on this connection (planning costs as much as running, for
         statements whose plans never depend on their parameters)."""
@@ -59,7 +57,6 @@ class UnitOfWork:
                     raw.commit()
                 except psycopg.Error as error:  # caught inside, so that the pipeline ends cleanly
                     failed.append(error)
-            rows = [] if failed else cursor.fetchall()
         except psycopg.Error as error:  # raised as the pipeline ends: its first error, or only "aborted"
             failed.append(error)
         finally:
@@ -72,7 +69,6 @@ class UnitOfWork:
                 raise _unstorable() from first
             raise first
         self._tx.commit()  # the server has committed: this only closes SQLAlchemy's transaction
-        return rows
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
