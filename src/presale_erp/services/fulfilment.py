@@ -149,10 +149,11 @@ def _load(conn, rows: list[dict[str, Any]], now: datetime) -> _Batch:
         named = h | {"sku": skus[h["sku_id"]][0], "warehouse": wh_code[h["warehouse_id"]]}
         held[by_ref[(h["shop_id"], h["order_ref"])]].append(stock_repo.to_domain_reservation(named))
     rates = [_rate(r, wh_code) for r in repo.rates(conn)]
+    shops = _shops(conn, shop_ids)
     return _Batch(
         rows=rows,
         row_of={r["id"]: r for r in rows},
-        shops=_shops(conn, shop_ids),
+        shops=shops,
         lines=lines,
         warehouses=warehouses,
         wh_code=wh_code,
@@ -164,13 +165,24 @@ def _load(conn, rows: list[dict[str, Any]], now: datetime) -> _Batch:
         held=held,
         locked=locked,
         free={key: p.on_hand - p.reserved for key, p in locked.book.positions.items()},
-        open_rows=repo.open_parcels_for(conn, {(r["shop_id"], r["buyer_index"]) for r in rows}),
+        open_rows=repo.open_parcels_for(conn, _may_merge_with_stored(rows, shops)),
         rates=rates,
         carrier_rules=repo.carrier_rules_of(conn, shop_ids),
         pins=repo.pins(conn, shop_ids),
         # The same warehouse, province and weight come up thousands of times a batch: price each once.
         price=lru_cache(maxsize=65536)(lambda wh, province, grams: cheapest(rates, wh, province, grams)),
     )
+
+
+def _may_merge_with_stored(rows: list[dict[str, Any]], shops: dict[int, dict[str, Any]]) -> set[tuple[int, str]]:
+    """The (shop, buyer) pairs whose open parcels a new parcel might join. A buyer the platform does not name
+    (Pinduoduo and Douyin may leave the id out) or an unknown address merges with nothing, so their open
+    parcels are not worth reading; nor are any in a shop that does not merge."""
+    return {
+        (r["shop_id"], r["buyer_index"])
+        for r in rows
+        if r["buyer_index"] and r["address_index"] and shops[r["shop_id"]]["policy"].merge
+    }
 
 
 def _allocate_shop(

@@ -109,8 +109,12 @@ def lines_of(conn: Connection, order_ids: Sequence[int]) -> dict[int, list[dict[
             .select_from(order_lines.outerjoin(skus, skus.c.id == order_lines.c.sku_id))
             .where(
                 bulk.among(conn, order_lines.c.order_id, list(chunk)),
+                # the range lets the planner see how few rows these are: it reads them by index, not the table
+                order_lines.c.order_id.between(min(chunk), max(chunk)),
                 order_lines.c.refunded.is_(False),
                 ~exists().where(  # already in a parcel (the in-stock part of an order that shipped first)
+                    # said twice so the planner reads the batch's parcel lines by index, not all of them
+                    bulk.among(conn, parcel_lines.c.order_id, list(chunk)),
                     parcel_lines.c.order_id == order_lines.c.order_id,
                     parcel_lines.c.line_no == order_lines.c.line_no,
                     parcels.c.code == parcel_lines.c.parcel_code,
@@ -277,7 +281,7 @@ def add_gifts_given(conn: Connection, given: dict[int, int]) -> None:
 
 
 def open_parcels_for(conn: Connection, buyers: set[tuple[int, str]]) -> list[dict[str, Any]]:
-    """Open parcels with no waybill yet for these (shop, buyer) pairs, row-locked, with their lines."""
+    """Open, mergeable parcels with no waybill yet for these (shop, buyer) pairs, row-locked, with their lines."""
     if not buyers:
         return []
     found: list[dict[str, Any]] = []
@@ -288,6 +292,7 @@ def open_parcels_for(conn: Connection, buyers: set[tuple[int, str]]) -> list[dic
                 parcels.c.shop_id == shop_id,
                 bulk.among(conn, parcels.c.buyer_index, chunk),
                 parcels.c.status == OPEN,
+                parcels.c.mergeable.is_(True),
                 parcels.c.tracking_no.is_(None),
             )
             .order_by(parcels.c.code)
