@@ -7,14 +7,13 @@ reservations, parcels, parcel lines and the orders' outcome with one statement p
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from presale_erp.adapters.db import audit_repo, order_lock_repo, stock_repo
+from presale_erp.adapters.db import audit_repo, order_lock_repo, statistics, stock_repo
 from presale_erp.adapters.db import fulfilment_repo as repo
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.domain.access import Actor
@@ -37,7 +36,14 @@ from presale_erp.domain.ledger import Reservation, ReservationRequest, Reservati
 from presale_erp.domain.orders import PresaleType
 from presale_erp.services.order_locks import allocation_reservation_id
 
-REFRESH_STATISTICS_EVERY = 5  # batches
+# The tables a batch reads, with the columns it looks them up by (none: all), for the planner's statistics.
+READS: dict[str, tuple[str, ...]] = {
+    "orders": ("id", "shop_id", "status", "review_status", "fulfilment_status", "preorder_status", "mixed_presale"),
+    "order_lines": ("order_id", "line_no", "sku_id", "refunded"),
+    "reservations": (),
+    "parcels": (),
+    "parcel_lines": (),
+}
 UNMATCHED = "商品未匹配 (a line's platform SKU code matches none of ours): "
 
 
@@ -57,11 +63,10 @@ def allocate(
 ) -> AllocationReport:
     report = AllocationReport()
     after_id = 0
-    for n in itertools.count():
-        if n % REFRESH_STATISTICS_EVERY == REFRESH_STATISTICS_EVERY - 1:
-            with db.uow() as uow:  # see refresh_statistics: a peak night outgrows the planner's numbers
-                repo.refresh_statistics(uow.conn)
-                uow.commit()
+    while True:
+        with db.uow() as uow:  # a peak night outgrows the planner's numbers (see adapters/db/statistics.py)
+            statistics.refresh_if_grown(uow.conn, READS)
+            uow.commit()
         with db.uow() as uow:
             rows = repo.candidates(uow.conn, after_id=after_id, limit=batch, shop_id=shop_id)
             if not rows:

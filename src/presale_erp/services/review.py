@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from presale_erp.adapters.crypto import PiiCipher, mask_name, mask_phone
-from presale_erp.adapters.db import audit_repo, review_repo
+from presale_erp.adapters.db import audit_repo, review_repo, statistics
 from presale_erp.adapters.db.tables import orders
 from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.domain.access import Actor
@@ -125,6 +125,24 @@ def _check_param(code: str, name: str, value: Any, default: Any) -> None:
         raise InvalidRequest(f"Rule {code}: parameter {name} should be like {default!r}, not {value!r}.")
 
 
+# The tables a batch reads, with the columns it looks them up by (none: all), for the planner's statistics.
+READS: dict[str, tuple[str, ...]] = {
+    "orders": (
+        "id",
+        "status",
+        "review_status",
+        "preorder_status",
+        "mixed_presale",
+        "buyer_index",
+        "phone_index",
+        "address_index",
+        "platform_created_at",
+    ),
+    "order_lines": ("order_id", "sku_id", "refunded"),
+    "reservations": (),
+}
+
+
 def review_pending(
     db: Database, cipher: PiiCipher, actor: Actor, *, now: datetime, batch: int = 2000, window_hours: int = 24
 ) -> ReviewReport:
@@ -137,6 +155,9 @@ def review_pending(
     known = SkuFacts()  # what normal looks like per SKU: read once per run, not per batch
     after_id = 0
     while True:
+        with db.uow() as uow:  # a peak night outgrows the planner's numbers (see adapters/db/statistics.py)
+            statistics.refresh_if_grown(uow.conn, READS)
+            uow.commit()
         with db.uow() as uow:
             rows = review_repo.pending(uow.conn, after_id=after_id, limit=batch)
             if not rows:

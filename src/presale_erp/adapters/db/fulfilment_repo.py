@@ -543,11 +543,3 @@ def reservations_in_parcels(conn: Connection, order_ids: Sequence[int]) -> set[s
             ).scalars()
         )
     return found
-
-
-def refresh_statistics(conn: Connection) -> None:
-    """PostgreSQL: fresh planner statistics for the tables a long allocation run fills. They can grow from a few
-    rows to a few hundred thousand within one run, faster than autovacuum looks; with stale numbers the
-    planner scans them whole for every batch's lookups instead of using their indexes."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("ANALYZE reservations, parcels, parcel_lines")
