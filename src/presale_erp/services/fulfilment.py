@@ -78,7 +78,8 @@ def allocate(
 
 
 def _allocate_batch(conn, rows: list[dict[str, Any]], actor: Actor, now: datetime, report: AllocationReport) -> None:
-    batch = _load(conn, rows, now)
+    with statistics.planned_for_values(conn):
+        batch = _load(conn, rows, now)
     outcome: dict[int, dict[str, Any]] = {}
     writes = _Writes()
     for shop_id in sorted(batch.shops):

@@ -159,15 +159,16 @@ def review_pending(
             statistics.refresh_if_grown(uow.conn, READS)
             uow.commit()
         with db.uow() as uow:
-            rows = review_repo.pending(uow.conn, after_id=after_id, limit=batch)
-            if not rows:
-                return report
-            after_id = rows[-1][0]
-            lines = review_repo.lines_of(uow.conn, [r[0] for r in rows])
-            locks = review_repo.own_locks(uow.conn, {(r[1], r[2]): r[0] for r in rows})
-            batch_orders = [_review_order(row, lines[row[0]], cipher, locks.get(row[0], {})) for row in rows]
-            finance = review_repo.finance_shops(uow.conn)
-            ctx = _context(uow.conn, batch_orders, now, window_hours, known)
+            with statistics.planned_for_values(uow.conn):
+                rows = review_repo.pending(uow.conn, after_id=after_id, limit=batch)
+                if not rows:
+                    return report
+                after_id = rows[-1][0]
+                lines = review_repo.lines_of(uow.conn, [r[0] for r in rows])
+                locks = review_repo.own_locks(uow.conn, {(r[1], r[2]): r[0] for r in rows})
+                batch_orders = [_review_order(row, lines[row[0]], cipher, locks.get(row[0], {})) for row in rows]
+                finance = review_repo.finance_shops(uow.conn)
+                ctx = _context(uow.conn, batch_orders, now, window_hours, known)
             verdicts = []
             for order, row in zip(batch_orders, rows, strict=True):
                 verdict = review(order, ctx, settings)
