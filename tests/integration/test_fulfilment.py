@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from presale_erp.adapters.crypto import PiiCipher
@@ -13,6 +14,7 @@ from presale_erp.adapters.db.tables import orders
 from presale_erp.domain.access import SYSTEM
 from presale_erp.domain.catalog import StockLockPolicy
 from presale_erp.domain.fulfilment.gifts import GiftKind
+from presale_erp.domain.fulfilment.model import FulfilmentPolicy
 from presale_erp.services import catalog, fulfilment, intake, parcels, preorders, review, stock, stock_views
 from presale_erp.services import fulfilment_settings as settings
 from presale_erp.simulators import payloads
@@ -171,6 +173,34 @@ def test_a_later_order_of_the_same_buyer_joins_the_open_parcel(db):
         _id(db, "501"),
         _id(db, "502"),
     }
+
+
+def test_a_later_order_of_a_buyer_the_platform_does_not_name_gets_its_own_parcel(db):
+    """Two buyers without ids at one address are not known to be one buyer: no merge, however alike."""
+    set_up(db)
+    push(db, "511", 1, buyer="")
+    approve_and_allocate(db)
+    push(db, "512", 1, buyer="", modified=NOW + timedelta(minutes=3))
+
+    report = approve_and_allocate(db)
+
+    assert report.merged_into_open == 0 and len(all_parcels(db)) == 2
+
+
+@pytest.mark.parametrize(
+    ("buyer", "address", "shop_merges", "read"),
+    [
+        ("b1", "a1", True, True),
+        ("", "a1", True, False),  # Pinduoduo and Douyin may leave the buyer out
+        ("b1", "", True, False),
+        ("b1", "a1", False, False),  # the shop does not merge at all
+    ],
+)
+def test_open_parcels_are_read_only_for_buyers_a_new_parcel_could_join(buyer, address, shop_merges, read):
+    row = {"shop_id": 1, "buyer_index": buyer, "address_index": address}
+    shops = {1: {"policy": FulfilmentPolicy(merge=shop_merges)}}
+
+    assert fulfilment._may_merge_with_stored([row], shops) == ({(1, buyer)} if read else set())
 
 
 def test_a_buy_two_get_a_cup_gift_is_reserved_like_goods_until_the_gifts_run_out(db):
