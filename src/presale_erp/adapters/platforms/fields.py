@@ -149,9 +149,10 @@ class Fields:
         value = self.raw(name)
         if isinstance(value, dict) and wrapper and wrapper in value:
             value = value[wrapper]
+        where = self._where(name)
         if not isinstance(value, list):
-            raise MalformedOrder(f"{self._where(name)} should be a list")
-        return [Fields(item, f"{self._where(name)}[{i}]") for i, item in enumerate(value)]
+            raise MalformedOrder(f"{where} should be a list")
+        return [Fields(item, f"{where}[{i}]") for i, item in enumerate(value)]
 
 
 def status_from(table: dict[Any, Any], value: Any, where: str) -> Any:
