@@ -97,6 +97,8 @@ def _decide(
     if isinstance(chosen, Waiting):
         return chosen
     _take(free, order.lines, chosen)
+    if not catalogue.gift_rules:  # most shops, most nights: nothing to try, nothing to copy
+        return Allocated(order.id, chosen, plan_parcels(order, chosen, policy, now), [])
     trial_left = dict(gifts_left)
     gifts = _gift_lines(order, catalogue, trial_left)
     placed, notes = place_gifts(gifts, chosen, free)
