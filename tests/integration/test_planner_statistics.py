@@ -29,10 +29,7 @@ def grow_audit_log(db, rows: int) -> None:
 
 
 def refresh(db) -> list[str]:
-    with db.uow() as uow:
-        analyzed = statistics.refresh_if_grown(uow.conn, AUDIT_LOG)
-        uow.commit()
-    return analyzed
+    return statistics.refresh_if_grown(db, AUDIT_LOG)
 
 
 def known_rows(db) -> float:
@@ -59,8 +56,7 @@ def test_a_table_analyzed_since_it_last_grew_is_left_alone(db):
 def test_sqlite_needs_no_statistics(db):
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite's case")
-    with db.uow() as uow:
-        assert statistics.refresh_if_grown(uow.conn, AUDIT_LOG) == []
+    assert statistics.refresh_if_grown(db, AUDIT_LOG) == []
 
 
 def test_a_batch_plans_its_reads_for_their_values_and_its_writes_as_usual(db):

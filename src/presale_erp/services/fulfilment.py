@@ -64,9 +64,7 @@ def allocate(
     report = AllocationReport()
     after_id = 0
     while True:
-        with db.uow() as uow:  # a peak night outgrows the planner's numbers (see adapters/db/statistics.py)
-            statistics.refresh_if_grown(uow.conn, READS)
-            uow.commit()
+        statistics.refresh_if_grown(db, READS)  # a peak night outgrows the planner's numbers
         with db.uow() as uow:
             rows = repo.candidates(uow.conn, after_id=after_id, limit=batch, shop_id=shop_id)
             if not rows:

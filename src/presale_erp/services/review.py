@@ -155,9 +155,7 @@ def review_pending(
     known = SkuFacts()  # what normal looks like per SKU: read once per run, not per batch
     after_id = 0
     while True:
-        with db.uow() as uow:  # a peak night outgrows the planner's numbers (see adapters/db/statistics.py)
-            statistics.refresh_if_grown(uow.conn, READS)
-            uow.commit()
+        statistics.refresh_if_grown(db, READS)  # a peak night outgrows the planner's numbers
         with db.uow() as uow:
             with statistics.planned_for_values(uow.conn):
                 rows = review_repo.pending(uow.conn, after_id=after_id, limit=batch)

@@ -15,17 +15,26 @@ from contextlib import contextmanager
 
 from sqlalchemy.engine import Connection
 
+from presale_erp.adapters.db.unit_of_work import Database
+
 GROWN_SHARE = 0.5  # rows added since the last analyze, as a share of the rows the planner knows of
 GROWN_ROWS = 5000  # below this a stale estimate costs little
 ANALYZING = 0x70E5A1E  # advisory lock: one worker analyzes, the others go on with the numbers there are
 
 
-def refresh_if_grown(conn: Connection, tables: Mapping[str, Sequence[str]]) -> list[str]:
+def refresh_if_grown(db: Database, tables: Mapping[str, Sequence[str]]) -> list[str]:
     """PostgreSQL: ANALYZE those of `tables` (name -> the columns the caller filters on) that have grown by
-    more than GROWN_SHARE since their last analyze; returns their names. Run it in a short transaction of its
-    own: ANALYZE holds a lock that a second ANALYZE of the same table waits for. SQLite plans without them."""
-    if conn.dialect.name != "postgresql" or not tables:
+    more than GROWN_SHARE since their last analyze; returns their names. In a short transaction of its own:
+    ANALYZE holds a lock that a second ANALYZE of the same table waits for. SQLite plans without them."""
+    if db.engine.dialect.name != "postgresql" or not tables:
         return []
+    with db.uow() as uow:
+        analyzed = _analyze_grown(uow.conn, tables)
+        uow.commit()
+    return analyzed
+
+
+def _analyze_grown(conn: Connection, tables: Mapping[str, Sequence[str]]) -> list[str]:
     grown = [
         name
         for name, live, known in conn.exec_driver_sql(
