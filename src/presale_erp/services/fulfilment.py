@@ -19,6 +19,7 @@ from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.domain.access import Actor
 from presale_erp.domain.fulfilment.carriers import CarrierRule, Rate, cheapest, choose_carrier
 from presale_erp.domain.fulfilment.gifts import GiftKind, GiftRule
+from presale_erp.domain.fulfilment.merge import names_buyer_and_address
 from presale_erp.domain.fulfilment.model import (
     Allocated,
     FulfilmentPolicy,
@@ -179,13 +180,12 @@ def _load(conn, rows: list[dict[str, Any]], now: datetime) -> _Batch:
 
 
 def _may_merge_with_stored(rows: list[dict[str, Any]], shops: dict[int, dict[str, Any]]) -> set[tuple[int, str]]:
-    """The (shop, buyer) pairs whose open parcels a new parcel might join. A buyer the platform does not name
-    (Pinduoduo and Douyin may leave the id out) or an unknown address merges with nothing, so their open
-    parcels are not worth reading; nor are any in a shop that does not merge."""
+    """The (shop, buyer) pairs whose open parcels a new parcel might join: none for a buyer or address the
+    merge cannot name, nor in a shop that does not merge, so those parcels are not read."""
     return {
         (r["shop_id"], r["buyer_index"])
         for r in rows
-        if r["buyer_index"] and r["address_index"] and shops[r["shop_id"]]["policy"].merge
+        if names_buyer_and_address(r["buyer_index"], r["address_index"]) and shops[r["shop_id"]]["policy"].merge
     }
 
 

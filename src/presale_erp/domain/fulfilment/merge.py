@@ -50,8 +50,14 @@ def waits_for_merge(order: ShipOrder, policy: FulfilmentPolicy, now: datetime) -
     return None
 
 
+def names_buyer_and_address(buyer_index: str, address_index: str) -> bool:
+    """Only a named buyer at a known address can be told to be the same buyer at the same address: a buyer the
+    platform leaves out (Pinduoduo and Douyin may) merges with nothing."""
+    return bool(buyer_index and address_index)
+
+
 def _may_merge(parcel: Parcel, policy: FulfilmentPolicy) -> bool:
-    if not parcel.mergeable or not parcel.buyer_index or not parcel.address_index:
+    if not parcel.mergeable or not names_buyer_and_address(parcel.buyer_index, parcel.address_index):
         return False
     return policy.merge_presale or not parcel.presale
 
