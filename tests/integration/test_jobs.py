@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ import redis
 from presale_erp.adapters.db import migrate
 from presale_erp.adapters.db.engine import make_engine
 from presale_erp.domain.access import SYSTEM
-from presale_erp.jobs.queue import make_huey
+from presale_erp.jobs.queue import huey, make_huey, settle_start_up_objects
 from presale_erp.jobs.tasks import register
 from presale_erp.services import stock, stock_views
 from presale_erp.settings import Settings
@@ -86,6 +87,15 @@ def worker(queue_settings: Settings) -> Iterator[subprocess.Popen]:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def test_a_worker_freezes_its_start_up_objects_out_of_the_collectors_way():
+    assert huey._startup["settle_start_up_objects"] is settle_start_up_objects  # run as each worker comes online
+    try:
+        settle_start_up_objects()
+        assert gc.get_freeze_count() > 10_000  # modules, tables, settings: what a full collection would walk
+    finally:
+        gc.unfreeze()
 
 
 def test_a_worker_process_releases_expired_leases(db, queue_settings: Settings, worker):

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import gc
 from functools import lru_cache
 
 from huey import Huey, RedisHuey, SqliteHuey
@@ -28,6 +29,14 @@ def make_huey(settings: Settings, *, immediate: bool = False) -> Huey:
 
 
 huey = make_huey(get_settings())
+
+
+@huey.on_startup()
+def settle_start_up_objects() -> None:
+    """A worker runs for hours of peak-night batches. The objects its start-up made (modules, tables, settings:
+    some 300,000) live as long as it does, yet each full collection of the garbage collector walks them all
+    again: dozens of times in a 100,000-order run. Frozen, the collector leaves them alone."""
+    gc.freeze()
 
 
 @lru_cache
