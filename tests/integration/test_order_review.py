@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from presale_erp.adapters.crypto import PiiCipher
 from presale_erp.adapters.db.tables import orders
@@ -250,3 +251,47 @@ def test_a_refund_requested_after_approval_sends_the_order_back_and_holds_it(db)
     with db.uow(write=False) as uow:
         status, rules = uow.conn.execute(select(orders.c.review_status, orders.c.review_rules_hit)).one()
     assert (status, rules) == ("held", ",changed_after_review,refund_requested,")
+
+
+# A database that refuses one order's verdict (as a full disk or a lost connection would refuse a batch's).
+REFUSE_ONE_VERDICT = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_verdict BEFORE UPDATE OF review_status ON orders"
+        " WHEN NEW.platform_order_id = '7000005' BEGIN SELECT RAISE(ABORT, 'verdict refused'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_verdict() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$ BEGIN RAISE EXCEPTION 'verdict refused'; END $$",
+        "CREATE TRIGGER refuse_verdict BEFORE UPDATE OF review_status ON orders FOR EACH ROW"
+        " WHEN (NEW.platform_order_id = '7000005') EXECUTE FUNCTION refuse_verdict()",
+    ],
+}
+ALLOW_VERDICTS = {
+    "sqlite": ["DROP TRIGGER refuse_verdict"],
+    "postgresql": ["DROP TRIGGER refuse_verdict ON orders", "DROP FUNCTION refuse_verdict()"],
+}
+
+
+def run_sql(db, statements: list[str]) -> None:
+    with db.uow() as uow:
+        for statement in statements:
+            uow.conn.exec_driver_sql(statement)
+        uow.commit()
+
+
+def test_a_batch_whose_verdicts_cannot_be_written_stops_the_run_and_its_orders_stay_pending(db):
+    shop_with_stock(db)
+    rng = random.Random(5)
+    push(db, *[good_order(n, rng) for n in range(10)])
+    run_sql(db, REFUSE_ONE_VERDICT[db.engine.dialect.name])
+    try:
+        with pytest.raises(DBAPIError, match="verdict refused"):
+            review.review_pending(db, CIPHER, SYSTEM, now=LATER, batch=4)
+    finally:
+        run_sql(db, ALLOW_VERDICTS[db.engine.dialect.name])
+
+    with db.uow(write=False) as uow:
+        statuses = dict(uow.conn.execute(select(orders.c.platform_order_id, orders.c.review_status)).all())
+    # the first batch was written; the refused one and the one decided meanwhile wait for the next run
+    assert statuses == {str(7_000_000 + n): "approved" if n < 4 else "pending" for n in range(10)}
+    assert review.review_pending(db, CIPHER, SYSTEM, now=LATER, batch=4).approved == 6

@@ -4,6 +4,7 @@ or in bulk); every decision is audited."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -16,7 +17,7 @@ from presale_erp.adapters.db.unit_of_work import Database
 from presale_erp.domain.access import Actor
 from presale_erp.domain.credit import amounts_ahead
 from presale_erp.domain.errors import InvalidRequest, NotFound
-from presale_erp.domain.review.engine import compile_settings, default_settings, review
+from presale_erp.domain.review.engine import Compiled, compile_settings, default_settings, review
 from presale_erp.domain.review.model import (
     Action,
     Decision,
@@ -146,6 +147,11 @@ READS: dict[str, tuple[str, ...]] = {
 def review_pending(
     db: Database, cipher: PiiCipher, actor: Actor, *, now: datetime, batch: int = 2000, window_hours: int = 24
 ) -> ReviewReport:
+    """Review every pending order, a batch at a time. One batch's verdicts are written (on their own connection,
+    in a thread that mostly waits for the database) while the next batch is read and decided: a run takes about
+    the longer of the two, not their sum. At most one write is in flight, and a failed one stops the run with
+    its error; its orders stay pending for the next run. The write changes only orders still pending, so a
+    person's decision, or a new version from the platform, made meanwhile is not overwritten."""
     stored_settings = rule_settings(db)
     settings = compile_settings(stored_settings)
     brushing = next((s for s in stored_settings if s.code == "many_orders_one_address"), None)
@@ -154,47 +160,73 @@ def review_pending(
     report = ReviewReport()
     known = SkuFacts()  # what normal looks like per SKU: read once per run, not per batch
     after_id = 0
-    while True:
-        statistics.refresh_if_grown(db, READS)  # a peak night outgrows the planner's numbers
-        with db.uow() as uow:
-            with statistics.planned_for_values(uow.conn):
-                rows = review_repo.pending(uow.conn, after_id=after_id, limit=batch)
-                if not rows:
-                    return report
-                after_id = rows[-1][0]
-                lines = review_repo.lines_of(uow.conn, [r[0] for r in rows])
-                locks = review_repo.own_locks(uow.conn, {(r[1], r[2]): r[0] for r in rows})
-                batch_orders = [_review_order(row, lines[row[0]], cipher, locks.get(row[0], {})) for row in rows]
-                finance = review_repo.finance_shops(uow.conn)
-                ctx = _context(uow.conn, batch_orders, now, window_hours, known)
-            verdicts = []
-            for order, row in zip(batch_orders, rows, strict=True):
-                verdict = review(order, ctx, settings)
-                hits = [
-                    {"rule": h.rule, "reason": h.reason, "action": h.action.value, "weight": h.weight}
-                    for h in verdict.hits
-                ]
-                if row[-1]:  # a person must see what changed after their review
-                    hits += [h for h in row[-1] if h["rule"] == "changed_after_review"]
-                status = _status(verdict.decision, verdict.hits, hits)
-                if status == "approved" and order.shop_id in finance:
-                    status = "awaiting_finance"
-                verdicts.append(
-                    {
-                        "id": order.id,
-                        "status": status,
-                        "score": verdict.risk_score,
-                        "hits": hits,
-                        "rules": "," + ",".join(sorted({h["rule"] for h in hits})) + "," if hits else "",
-                        "at": now,
-                        "by": actor.label,
-                    }
-                )
-                counter = "waiting" if status == "pending" else status
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="review-writer") as writer:
+        in_flight: Future[None] | None = None
+        while True:
+            statistics.refresh_if_grown(db, READS)  # a peak night outgrows the planner's numbers
+            verdicts = _decide_batch(db, cipher, actor, settings, known, after_id, batch, now, window_hours)
+            if in_flight is not None:
+                in_flight.result()
+            if not verdicts:
+                return report
+            after_id = verdicts[-1]["id"]
+            in_flight = writer.submit(_write_verdicts, db, verdicts)
+            for verdict in verdicts:
+                counter = "waiting" if verdict["status"] == "pending" else verdict["status"]
                 setattr(report, counter, getattr(report, counter) + 1)
-            review_repo.write_verdicts(uow.conn, verdicts)
-            uow.commit()
-            report.reviewed += len(rows)
+            report.reviewed += len(verdicts)
+
+
+def _decide_batch(
+    db: Database,
+    cipher: PiiCipher,
+    actor: Actor,
+    settings: Compiled,
+    known: SkuFacts,
+    after_id: int,
+    batch: int,
+    now: datetime,
+    window_hours: int,
+) -> list[dict[str, Any]]:
+    """The next batch of pending orders after `after_id`, read and decided: one verdict per order, in id order."""
+    with db.uow(write=False) as uow, statistics.planned_for_values(uow.conn):
+        rows = review_repo.pending(uow.conn, after_id=after_id, limit=batch)
+        if not rows:
+            return []
+        lines = review_repo.lines_of(uow.conn, [r[0] for r in rows])
+        locks = review_repo.own_locks(uow.conn, {(r[1], r[2]): r[0] for r in rows})
+        batch_orders = [_review_order(row, lines[row[0]], cipher, locks.get(row[0], {})) for row in rows]
+        finance = review_repo.finance_shops(uow.conn)
+        ctx = _context(uow.conn, batch_orders, now, window_hours, known)
+    verdicts = []
+    for order, row in zip(batch_orders, rows, strict=True):
+        verdict = review(order, ctx, settings)
+        hits = [
+            {"rule": h.rule, "reason": h.reason, "action": h.action.value, "weight": h.weight} for h in verdict.hits
+        ]
+        if row[-1]:  # a person must see what changed after their review
+            hits += [h for h in row[-1] if h["rule"] == "changed_after_review"]
+        status = _status(verdict.decision, verdict.hits, hits)
+        if status == "approved" and order.shop_id in finance:
+            status = "awaiting_finance"
+        verdicts.append(
+            {
+                "id": order.id,
+                "status": status,
+                "score": verdict.risk_score,
+                "hits": hits,
+                "rules": "," + ",".join(sorted({h["rule"] for h in hits})) + "," if hits else "",
+                "at": now,
+                "by": actor.label,
+            }
+        )
+    return verdicts
+
+
+def _write_verdicts(db: Database, verdicts: list[dict[str, Any]]) -> None:
+    with db.uow() as uow:
+        review_repo.write_verdicts(uow.conn, verdicts)
+        uow.commit()
 
 
 def _status(decision: Decision, verdict_hits: list, hits: list[dict[str, Any]]) -> str:
