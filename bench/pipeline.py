@@ -77,11 +77,9 @@ def set_up(db: Database) -> None:
 def product(db: Database, data: dict, batch: int) -> dict[str, float]:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    for platform, bodies in data.items():
-        for start in range(0, len(bodies), batch):
-            intake.intake(
-                db, CIPHER, SYSTEM, f"S-{platform.value}", bodies[start : start + batch], source="fetch", now=NOW
-            )
+    for platform, bodies in data.items():  # each shop's orders as a fetch receives them: page by page
+        pages = (bodies[start : start + batch] for start in range(0, len(bodies), batch))
+        intake.intake_pages(db, CIPHER, SYSTEM, f"S-{platform.value}", pages, source="fetch", now=NOW)
     seconds["intake"] = time.perf_counter() - started
     started = time.perf_counter()
     reviewed = review.review_pending(db, CIPHER, SYSTEM, now=NOW, batch=batch)

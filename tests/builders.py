@@ -73,3 +73,11 @@ def stocked(db: Database, quantity: int = 20, *, sku_code: str = "TEA-250G", wh:
     sku(db, sku_code)
     if quantity:
         receive(db, sku_code, wh, quantity)
+
+
+def run_sql(db: Database, statements: list[str]) -> None:
+    """Statements of the test's own (a trigger that makes the database refuse a write, say), committed."""
+    with db.uow() as uow:
+        for statement in statements:
+            uow.conn.exec_driver_sql(statement)
+        uow.commit()

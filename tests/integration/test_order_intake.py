@@ -10,6 +10,7 @@ from threading import Barrier
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from presale_erp.adapters.crypto import PiiCipher
 from presale_erp.adapters.db.tables import dead_letters, order_events, order_lines, orders
@@ -303,3 +304,50 @@ def test_eight_intakes_of_the_same_orders_at_once_store_each_order_once(db):
         lines = uow.conn.execute(select(func.count()).select_from(order_lines)).scalar_one()
     assert stored == 120 and lines == 240
     assert sum(r.created for r in reports) == 120 and sum(r.dead_lettered for r in reports) == 0
+
+
+# A database that refuses one order (as a full disk or a lost connection would refuse a page).
+REFUSE_ONE_ORDER = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_order BEFORE INSERT ON orders"
+        " WHEN NEW.platform_order_id = '2005' BEGIN SELECT RAISE(ABORT, 'order refused'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_order() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$ BEGIN RAISE EXCEPTION 'order refused'; END $$",
+        "CREATE TRIGGER refuse_order BEFORE INSERT ON orders FOR EACH ROW"
+        " WHEN (NEW.platform_order_id = '2005') EXECUTE FUNCTION refuse_order()",
+    ],
+}
+ALLOW_ORDERS = {
+    "sqlite": ["DROP TRIGGER refuse_order"],
+    "postgresql": ["DROP TRIGGER refuse_order ON orders", "DROP FUNCTION refuse_order()"],
+}
+
+
+def pages_of_three(first: int, pages: int) -> list[list[dict]]:
+    return [[payloads.taobao(sample(str(first + 3 * p + n))) for n in range(3)] for p in range(pages)]
+
+
+def test_a_fetch_windows_pages_are_stored_each_once_and_counted_together(db):
+    code = shop(db)
+    pages = pages_of_three(2000, 4)
+
+    report = intake.intake_pages(db, CIPHER, SYSTEM, code, iter(pages + pages[:1]), source="fetch", now=NOW)
+
+    assert (report.received, report.created, report.unchanged) == (15, 12, 3)
+    assert count(db, orders) == 12
+
+
+def test_a_page_the_database_refuses_stops_the_run_and_the_pages_before_it_are_kept(db):
+    code = shop(db)
+    builders.run_sql(db, REFUSE_ONE_ORDER[db.engine.dialect.name])
+    try:
+        with pytest.raises(DBAPIError, match="order refused"):
+            intake.intake_pages(db, CIPHER, SYSTEM, code, iter(pages_of_three(2000, 4)), source="fetch", now=NOW)
+    finally:
+        builders.run_sql(db, ALLOW_ORDERS[db.engine.dialect.name])
+
+    with db.uow(write=False) as uow:
+        kept = set(uow.conn.execute(select(orders.c.platform_order_id)).scalars())
+    assert kept == {"2000", "2001", "2002"}  # page 2 (2003-2005) refused whole; pages 3 and 4 not stored

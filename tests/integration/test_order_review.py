@@ -272,23 +272,16 @@ ALLOW_VERDICTS = {
 }
 
 
-def run_sql(db, statements: list[str]) -> None:
-    with db.uow() as uow:
-        for statement in statements:
-            uow.conn.exec_driver_sql(statement)
-        uow.commit()
-
-
 def test_a_batch_whose_verdicts_cannot_be_written_stops_the_run_and_its_orders_stay_pending(db):
     shop_with_stock(db)
     rng = random.Random(5)
     push(db, *[good_order(n, rng) for n in range(10)])
-    run_sql(db, REFUSE_ONE_VERDICT[db.engine.dialect.name])
+    builders.run_sql(db, REFUSE_ONE_VERDICT[db.engine.dialect.name])
     try:
         with pytest.raises(DBAPIError, match="verdict refused"):
             review.review_pending(db, CIPHER, SYSTEM, now=LATER, batch=4)
     finally:
-        run_sql(db, ALLOW_VERDICTS[db.engine.dialect.name])
+        builders.run_sql(db, ALLOW_VERDICTS[db.engine.dialect.name])
 
     with db.uow(write=False) as uow:
         statuses = dict(uow.conn.execute(select(orders.c.platform_order_id, orders.c.review_status)).all())

@@ -5,7 +5,7 @@ harmless. The window end stays a little behind now (lag), as Pinduoduo requires.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -136,10 +136,8 @@ def fetch_shop(
     client: PlatformClient = CLIENTS[Platform(config["platform"])](credentials, http)
     try:
         for window_start, window_end in windows(start, end, client.max_window):
-            for page in client.pages(window_start, window_end):
-                report.pages += 1
-                if page:
-                    _add(report, intake.intake(db, cipher, actor, shop, page, source="fetch", now=now))
+            pages = _counted(client.pages(window_start, window_end), report)
+            _add(report, intake.intake_pages(db, cipher, actor, shop, pages, source="fetch", now=now))
             report.windows += 1
             report.throttled = http.throttled
             with db.uow() as uow:  # progress is kept window by window
@@ -153,6 +151,14 @@ def fetch_shop(
     finally:
         http.close()
     return report
+
+
+def _counted(pages: Iterable[list[Any]], report: FetchReport) -> Iterator[list[Any]]:
+    """The window's pages as the platform gives them, counted; an empty one has nothing to store."""
+    for page in pages:
+        report.pages += 1
+        if page:
+            yield page
 
 
 def _add(report: FetchReport, part: intake.IntakeReport) -> None:

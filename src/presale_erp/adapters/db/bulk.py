@@ -15,8 +15,10 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
+import psycopg
 from sqlalchemy import ARRAY, JSON, Table, any_, bindparam
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from presale_erp.adapters.db.types import MoneyFen, UtcDateTime
 
@@ -90,11 +92,19 @@ def insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, ig
 def _copy(conn: Connection, table: Table, columns: list[str], rows: Sequence[dict[str, Any]]) -> None:
     """COPY ... FROM STDIN on PostgreSQL, in the connection's own transaction: several times quicker than even a
     pipelined executemany, which still sends and plans one INSERT per row."""
+    _copy_rows(conn, f"COPY {table.name} ({', '.join(columns)}) FROM STDIN", _tuples(conn, table, columns, rows))
+
+
+def _copy_rows(conn: Connection, statement: str, rows: list[tuple]) -> None:
+    """COPY on the driver's own cursor, its errors raised as SQLAlchemy's (an IntegrityError, an
+    OperationalError...) like every other statement's, so callers handle one kind."""
     cursor = conn.connection.cursor()
     try:
-        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in _tuples(conn, table, columns, rows):
+        with cursor.copy(statement) as copy:
+            for row in rows:
                 copy.write_row(row)
+    except psycopg.Error as error:
+        raise DBAPIError.instance(statement, None, error, psycopg.Error) from error
     finally:
         cursor.close()
 
@@ -186,13 +196,7 @@ def _stage(conn: Connection, table: Table, columns: Sequence[str], rows: Sequenc
     wanted = ", ".join(columns)
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
     conn.exec_driver_sql(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {wanted} FROM {table.name} WITH NO DATA")
-    cursor = conn.connection.cursor()
-    try:
-        with cursor.copy(f"COPY {stage} ({wanted}) FROM STDIN") as copy:
-            for row in _tuples(conn, table, columns, rows):
-                copy.write_row(row)
-    finally:
-        cursor.close()
+    _copy_rows(conn, f"COPY {stage} ({wanted}) FROM STDIN", _tuples(conn, table, columns, rows))
     return stage
 
 

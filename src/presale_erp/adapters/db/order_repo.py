@@ -11,6 +11,7 @@ from typing import Any
 from psycopg.errors import UniqueViolation
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from presale_erp.adapters.db import bulk
 from presale_erp.adapters.db.tables import (
@@ -96,7 +97,9 @@ def insert_new(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> d
     try:
         with conn.begin_nested():
             bulk.insert(conn, orders, numbered)
-    except UniqueViolation:
+    except IntegrityError as refused:
+        if not isinstance(refused.orig, UniqueViolation):
+            raise
         # Another intake inserted one of these orders between our look and this insert (it waited for that
         # intake's commit: both insert in key order, so neither holds a key the other waits for). The savepoint
         # undid the copy; ON CONFLICT skips the taken ones and RETURNING names exactly the rows inserted here.
