@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -127,13 +127,14 @@ def intake_pages(
     now: datetime,
 ) -> IntakeReport:
     """Intake of a run of pages (a fetch window's, page by page from the platform): each page stored in its own
-    unit of work as `intake` stores one, in order, while the next is fetched and parsed. Storing waits on the
-    database for half its time, which parsing fills. A page that fails to store stops the run with its error;
-    the pages before it are kept, and the platform delivers the rest again on the next fetch."""
+    unit of work as `intake` stores one, in order. On a database server a page is stored while the next is
+    fetched and parsed (storing waits on the server for half its time, which parsing fills: see
+    `Database.batch_writer`). A page that fails to store stops the run with its error; the pages before it
+    are kept, and the platform delivers the rest again on the next fetch."""
     shop_row = _shop(db, shop)
     platform = Platform(shop_row["platform"])
     total = IntakeReport()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-writer") as writer:
+    with db.batch_writer("intake-writer") as writer:
         in_flight: Future[IntakeReport] | None = None
         for page in pages:
             good, bad = parse_all(platform, page)

@@ -4,7 +4,7 @@ or in bulk); every decision is audited."""
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -147,11 +147,12 @@ READS: dict[str, tuple[str, ...]] = {
 def review_pending(
     db: Database, cipher: PiiCipher, actor: Actor, *, now: datetime, batch: int = 2000, window_hours: int = 24
 ) -> ReviewReport:
-    """Review every pending order, a batch at a time. One batch's verdicts are written (on their own connection,
-    in a thread that mostly waits for the database) while the next batch is read and decided: a run takes about
-    the longer of the two, not their sum. At most one write is in flight, and a failed one stops the run with
-    its error; its orders stay pending for the next run. The write changes only orders still pending, so a
-    person's decision, or a new version from the platform, made meanwhile is not overwritten."""
+    """Review every pending order, a batch at a time. On a database server one batch's verdicts are written (on
+    their own connection, in a thread that mostly waits for the server) while the next batch is read and
+    decided: a run takes about the longer of the two, not their sum (`Database.batch_writer`). At most one
+    write is in flight, and a failed one stops the run with its error; its orders stay pending for the next
+    run. The write changes only orders still pending, so a person's decision, or a new version from the
+    platform, made meanwhile is not overwritten."""
     stored_settings = rule_settings(db)
     settings = compile_settings(stored_settings)
     brushing = next((s for s in stored_settings if s.code == "many_orders_one_address"), None)
@@ -160,7 +161,7 @@ def review_pending(
     report = ReviewReport()
     known = SkuFacts()  # what normal looks like per SKU: read once per run, not per batch
     after_id = 0
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="review-writer") as writer:
+    with db.batch_writer("review-writer") as writer:
         in_flight: Future[None] | None = None
         while True:
             statistics.refresh_if_grown(db, READS)  # a peak night outgrows the planner's numbers

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy import Engine
@@ -14,6 +15,8 @@ from sqlalchemy.exc import DataError, IntegrityError
 from presale_erp.adapters.db.engine import WRITE_OPTION, make_engine
 from presale_erp.adapters.db.lookups import KnownCodes
 from presale_erp.domain.errors import Conflict, InvalidRequest
+
+T = TypeVar("T")
 
 
 class UnitOfWork:
@@ -129,6 +132,26 @@ class Database:
         url = self.engine.url.render_as_string(hide_password=False)
         return Database(make_engine(url, pool_size=1, pre_ping=False), known_codes=self.known_codes)
 
+    def batch_writer(self, name: str) -> Executor:
+        """Where a batch run writes one batch while it prepares the next. On a database server, a thread of its
+        own: the write mostly waits for the server, and the next batch is read and decided meanwhile. On SQLite,
+        inline: SQLite works in this process, and a second thread measured a little slower, not faster."""
+        if self.engine.dialect.name == "sqlite":
+            return InlineWriter()
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+
     def dispose(self) -> None:
         if self._owns_engine:
             self.engine.dispose()
+
+
+class InlineWriter(Executor):
+    """Runs each write at once, in the caller's thread, its outcome kept in a Future as a thread's would be."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as error:  # raised to the caller by result(), as from a thread
+            future.set_exception(error)
+        return future
