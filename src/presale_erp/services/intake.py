@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,7 +45,10 @@ class IntakeReport:
     dead_lettered: int = 0
     dead_letter_ids: list[int] = field(default_factory=list)
 
-    def add(self, page: IntakeReport) -> None:
+    def add(self, page: IntakeReport | None) -> None:
+        """Count a stored page in (None: no page was stored yet)."""
+        if page is None:
+            return
         for name in ("received", "created", "updated", "unchanged", "dead_lettered"):
             setattr(self, name, getattr(self, name) + getattr(page, name))
         self.dead_letter_ids += page.dead_letter_ids
@@ -135,16 +137,12 @@ def intake_pages(
     platform = Platform(shop_row["platform"])
     total = IntakeReport()
     with db.batch_writer("intake-writer") as writer:
-        in_flight: Future[IntakeReport] | None = None
         for page in pages:
             good, bad = parse_all(platform, page)
-            if in_flight is not None:
-                total.add(in_flight.result())
-            in_flight = writer.submit(
-                _store_page, db, cipher, actor, shop_row, good, bad, len(page), source=source, now=now
+            total.add(
+                writer.write(_store_page, db, cipher, actor, shop_row, good, bad, len(page), source=source, now=now)
             )
-        if in_flight is not None:
-            total.add(in_flight.result())
+        total.add(writer.wait())
     return total
 
 

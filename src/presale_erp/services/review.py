@@ -4,7 +4,6 @@ or in bulk); every decision is audited."""
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -162,16 +161,14 @@ def review_pending(
     known = SkuFacts()  # what normal looks like per SKU: read once per run, not per batch
     after_id = 0
     with db.batch_writer("review-writer") as writer:
-        in_flight: Future[None] | None = None
         while True:
             statistics.refresh_if_grown(db, READS)  # a peak night outgrows the planner's numbers
             verdicts = _decide_batch(db, cipher, actor, settings, known, after_id, batch, now, window_hours)
-            if in_flight is not None:
-                in_flight.result()
             if not verdicts:
+                writer.wait()
                 return report
             after_id = verdicts[-1]["id"]
-            in_flight = writer.submit(_write_verdicts, db, verdicts)
+            writer.write(_write_verdicts, db, verdicts)
             for verdict in verdicts:
                 counter = "waiting" if verdict["status"] == "pending" else verdict["status"]
                 setattr(report, counter, getattr(report, counter) + 1)

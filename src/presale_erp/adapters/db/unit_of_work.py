@@ -132,17 +132,43 @@ class Database:
         url = self.engine.url.render_as_string(hide_password=False)
         return Database(make_engine(url, pool_size=1, pre_ping=False), known_codes=self.known_codes)
 
-    def batch_writer(self, name: str) -> Executor:
+    def batch_writer(self, name: str) -> BatchWriter:
         """Where a batch run writes one batch while it prepares the next. On a database server, a thread of its
         own: the write mostly waits for the server, and the next batch is read and decided meanwhile. On SQLite,
         inline: SQLite works in this process, and a second thread measured a little slower, not faster."""
         if self.engine.dialect.name == "sqlite":
-            return InlineWriter()
-        return ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+            return BatchWriter(InlineWriter())
+        return BatchWriter(ThreadPoolExecutor(max_workers=1, thread_name_prefix=name))
 
     def dispose(self) -> None:
         if self._owns_engine:
             self.engine.dispose()
+
+
+class BatchWriter:
+    """At most one batch's write in flight, behind the caller preparing the next. Each write first waits for
+    the one before it, so a failed write stops the caller with its error, a batch later at most."""
+
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
+        self._in_flight: Future[Any] | None = None
+
+    def __enter__(self) -> BatchWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._executor.shutdown(wait=True)  # a write in flight ends (commits or not) before the caller goes on
+
+    def write(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Start writing with fn(*args, **kwargs); returns what the write before it returned (None if none)."""
+        before = self.wait()
+        self._in_flight = self._executor.submit(fn, *args, **kwargs)
+        return before
+
+    def wait(self) -> Any:
+        """What the write in flight returned, once it has ended (None if there is none); its error if it failed."""
+        in_flight, self._in_flight = self._in_flight, None
+        return None if in_flight is None else in_flight.result()
 
 
 class InlineWriter(Executor):
