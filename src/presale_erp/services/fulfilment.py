@@ -8,6 +8,7 @@ reservations, parcels, parcel lines and the orders' outcome with one statement p
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -15,7 +16,7 @@ from typing import Any
 
 from presale_erp.adapters.db import audit_repo, order_lock_repo, statistics, stock_repo
 from presale_erp.adapters.db import fulfilment_repo as repo
-from presale_erp.adapters.db.unit_of_work import Database
+from presale_erp.adapters.db.unit_of_work import BatchWriter, Database, UnitOfWork
 from presale_erp.domain.access import Actor
 from presale_erp.domain.fulfilment.carriers import CarrierRule, Rate, cheapest, choose_carrier
 from presale_erp.domain.fulfilment.gifts import GiftKind, GiftRule
@@ -62,41 +63,152 @@ class AllocationReport:
 def allocate(
     db: Database, actor: Actor, *, now: datetime, batch: int = 1000, shop_id: int | None = None
 ) -> AllocationReport:
-    report = AllocationReport()
-    after_id = 0
-    while True:
-        statistics.refresh_if_grown(db, READS)  # a peak night outgrows the planner's numbers
-        with db.uow() as uow:
-            rows = repo.candidates(uow.conn, after_id=after_id, limit=batch, shop_id=shop_id)
+    """Allocate the approved orders waiting for it, `batch` at a time in id order, until none is left to try.
+
+    On PostgreSQL each batch is written and committed by a thread of its own while the next one is read and
+    decided: the write mostly waits for the server. The next batch cannot lock the stock positions the batch in
+    flight is writing, so it is decided on the counters that batch will leave, and its own write changes each
+    position only where it still holds them (compare and set): a position someone else changed meanwhile fails
+    the write instead of being overwritten. A batch whose buyers the one in flight may be making parcels for
+    waits for it, so that merging sees those parcels. Should a write fail, for whatever reason, the batch
+    decided after it is dropped unwritten and the failed one is decided again on locked rows; an error that
+    persists there stops the run with nothing of that batch saved, as without the overlap."""
+    return _Run(db, actor, now, batch, shop_id).run()
+
+
+class _NotLanded(Exception):
+    """The batch in flight was decided ahead and its write failed: decide it again on locked rows."""
+
+
+class _Run:
+    def __init__(self, db: Database, actor: Actor, now: datetime, batch: int, shop_id: int | None) -> None:
+        self.db, self.actor, self.now, self.batch, self.shop_id = db, actor, now, batch, shop_id
+        self.report = AllocationReport()
+        # Deciding ahead of the write in flight is PostgreSQL's: SQLite writes in this process, one batch at a time.
+        self.remembered = stock_repo.RememberedPositions() if db.engine.dialect.name == "postgresql" else None
+        self.after_id = 0
+        self.in_flight: _Decided | None = None
+
+    def run(self) -> AllocationReport:
+        with self.db.batch_writer("allocation") as writer:
+            while True:
+                statistics.refresh_if_grown(self.db, READS)  # a peak night outgrows the planner's numbers
+                try:
+                    if not self._send_next(writer):
+                        return self.report
+                except _NotLanded:
+                    failed, self.in_flight = self.in_flight, None
+                    assert failed is not None and self.remembered is not None
+                    self.remembered.clear()
+                    self.after_id = failed.after_id
+
+    def _send_next(self, writer: BatchWriter) -> bool:
+        """Read, decide and send one batch to the writer; False once no order is left to try."""
+        with ExitStack() as owned:
+            uow = owned.enter_context(self.db.uow())
+            rows = repo.candidates(uow.conn, after_id=self.after_id, limit=self.batch, shop_id=self.shop_id)
             if not rows:
-                return report
-            after_id = rows[-1]["id"]
-            _allocate_batch(uow.conn, rows, actor, now, report)
-            uow.commit()
-    return report
+                self._land(writer)
+                return False
+            shops = _shops(uow.conn, {r["shop_id"] for r in rows})
+            ahead = self._may_decide_ahead(rows, shops)
+            if not ahead:
+                self._land(writer)
+            decided = _decide_batch(uow.conn, rows, shops, self.actor, self.now, self.remembered if ahead else None)
+            decided.after_id = self.after_id
+            self._land(writer)
+            if self.remembered is not None:
+                self.remembered.remember(decided.stock)
+            self.after_id, self.in_flight = rows[-1]["id"], decided
+            writer.write(_commit, owned.pop_all(), uow, decided)  # the writer's now: it commits and closes it
+        return True
+
+    def _may_decide_ahead(self, rows: list[dict[str, Any]], shops: dict[int, dict[str, Any]]) -> bool:
+        """Ahead of the batch in flight, unless nothing is remembered yet or that batch may be making parcels for
+        buyers this one could merge with (parcels it has not committed are not there to be seen)."""
+        if self.in_flight is None or self.remembered is None or self.remembered.empty():
+            return False
+        return _may_merge_with_stored(rows, shops).isdisjoint(self.in_flight.buyers)
+
+    def _land(self, writer: BatchWriter) -> None:
+        """Wait for the batch in flight and count it. A failed write decided ahead is decided again (_NotLanded);
+        one decided on locked rows failed for a reason of its own, which stops the run."""
+        try:
+            writer.wait()
+        except Exception as error:
+            if self.in_flight is not None and self.in_flight.ahead:
+                raise _NotLanded from error
+            raise
+        if self.in_flight is not None:
+            self.in_flight.count(self.report)
+            self.in_flight = None
 
 
-def _allocate_batch(conn, rows: list[dict[str, Any]], actor: Actor, now: datetime, report: AllocationReport) -> None:
+def _commit(owned: ExitStack, uow: UnitOfWork, decided: _Decided) -> None:
+    with owned:
+        decided.write(uow.conn)
+        uow.commit()
+
+
+def _decide_batch(
+    conn,
+    rows: list[dict[str, Any]],
+    shops: dict[int, dict[str, Any]],
+    actor: Actor,
+    now: datetime,
+    remembered: stock_repo.RememberedPositions | None,
+) -> _Decided:
+    """Everything a batch does, decided in memory: on locked positions, or on `remembered` counters (ahead)."""
     with statistics.planned_for_values(conn):
-        batch = _load(conn, rows, now)
+        batch = _load(conn, rows, shops, now, remembered)
     outcome: dict[int, dict[str, Any]] = {}
     writes = _Writes()
     for shop_id in sorted(batch.shops):
-        _allocate_shop(batch, shop_id, outcome, writes, actor, now, report)
-    stock_repo.save(conn, batch.locked, {}, now)
-    writes.flush(conn)
-    repo.mark_orders(conn, [outcome[i] for i in sorted(outcome)])
-    repo.add_gifts_given(conn, writes.gifts_given)
-    _count(report, outcome, writes)
-    audit_repo.record(
-        conn,
-        actor=actor.label,
-        action="fulfilment.allocate",
-        entity="orders",
-        entity_id=f"{rows[0]['id']}..{rows[-1]['id']}",
-        at=now,
-        details={"orders": len(rows), "allocated": writes.allocated, "parcels": len(writes.new_parcels)},
-    )
+        _allocate_shop(batch, shop_id, outcome, writes, actor, now)
+    return _Decided(rows, batch.locked, remembered is not None, writes, outcome, actor, now)
+
+
+@dataclass
+class _Decided:
+    """A batch decided and not yet written: its rows, and what the write and the report will take from it."""
+
+    rows: list[dict[str, Any]]
+    stock: stock_repo.LockedStock
+    ahead: bool  # decided on remembered counters: positions are written only where they still hold them
+    writes: _Writes
+    outcome: dict[int, dict[str, Any]]
+    actor: Actor
+    now: datetime
+    after_id: int = 0  # where its candidates were read from, to read them again should the write fail
+
+    @property
+    def buyers(self) -> set[tuple[int, str]]:
+        return {(r["shop_id"], r["buyer_index"]) for r in self.rows}
+
+    def write(self, conn) -> None:
+        if self.ahead:
+            stock_repo.save_if_unchanged(conn, self.stock, self.now)
+        else:
+            stock_repo.save(conn, self.stock, {}, self.now)
+        self.writes.flush(conn)
+        repo.mark_orders(conn, [self.outcome[i] for i in sorted(self.outcome)])
+        repo.add_gifts_given(conn, self.writes.gifts_given)
+        audit_repo.record(
+            conn,
+            actor=self.actor.label,
+            action="fulfilment.allocate",
+            entity="orders",
+            entity_id=f"{self.rows[0]['id']}..{self.rows[-1]['id']}",
+            at=self.now,
+            details={
+                "orders": len(self.rows),
+                "allocated": self.writes.allocated,
+                "parcels": len(self.writes.new_parcels),
+            },
+        )
+
+    def count(self, report: AllocationReport) -> None:
+        _count(report, self.outcome, self.writes)
 
 
 @dataclass
@@ -124,8 +236,14 @@ class _Batch:
     price: Any
 
 
-def _load(conn, rows: list[dict[str, Any]], now: datetime) -> _Batch:
-    shop_ids = {r["shop_id"] for r in rows}
+def _load(
+    conn,
+    rows: list[dict[str, Any]],
+    shops: dict[int, dict[str, Any]],
+    now: datetime,
+    remembered: stock_repo.RememberedPositions | None,
+) -> _Batch:
+    shop_ids = set(shops)
     lines = repo.lines_of(conn, [r["id"] for r in rows])
     warehouses = repo.active_warehouses(conn)
     gift_rows = repo.gift_rules_of(conn, shop_ids)
@@ -147,14 +265,16 @@ def _load(conn, rows: list[dict[str, Any]], now: datetime) -> _Batch:
     wh_ids = {w["code"]: w["id"] for w in warehouses} | _codes_of(conn, {h["warehouse_id"] for h in held_rows})
     wh_code = {v: k for k, v in wh_ids.items()}
     keys = {(code, wh) for code in sku_ids for wh in wh_code.values()}
-    locked = stock_repo.lock_positions(conn, keys, sku_ids, wh_ids, create_missing=False, now=now)
+    if remembered is None:
+        locked = stock_repo.lock_positions(conn, keys, sku_ids, wh_ids, create_missing=False, now=now)
+    else:
+        locked = remembered.stock_ahead(conn, keys, sku_ids, wh_ids)
     by_ref = {(r["shop_id"], r["platform_order_id"]): r["id"] for r in rows}
     held: dict[int, list[Reservation]] = defaultdict(list)
     for h in held_rows:
         named = h | {"sku": skus[h["sku_id"]][0], "warehouse": wh_code[h["warehouse_id"]]}
         held[by_ref[(h["shop_id"], h["order_ref"])]].append(stock_repo.to_domain_reservation(named))
     rates = [_rate(r, wh_code) for r in repo.rates(conn)]
-    shops = _shops(conn, shop_ids)
     return _Batch(
         rows=rows,
         row_of={r["id"]: r for r in rows},
@@ -189,9 +309,7 @@ def _may_merge_with_stored(rows: list[dict[str, Any]], shops: dict[int, dict[str
     }
 
 
-def _allocate_shop(
-    b: _Batch, shop_id: int, outcome: dict, writes: _Writes, actor: Actor, now: datetime, report: AllocationReport
-) -> None:
+def _allocate_shop(b: _Batch, shop_id: int, outcome: dict, writes: _Writes, actor: Actor, now: datetime) -> None:
     shop = b.shops[shop_id]
     orders, waiting, later = _ship_orders(
         [r for r in b.rows if r["shop_id"] == shop_id], b.lines, b.skus, shop["policy"], now
@@ -233,7 +351,7 @@ def _allocate_shop(
             outcome[order.id] = _mark(row, "partial", "; ".join([note, *decision.notes]), bump=True)
         else:
             outcome[order.id] = _mark(row, "allocated", "; ".join(decision.notes), bump=True)
-    writes.parcels(run.parcels, b.rows, shop_id, carrier_for, b.wh_ids, b.sku_ids, now, report)
+    writes.parcels(run.parcels, b.rows, shop_id, carrier_for, b.wh_ids, b.sku_ids, now)
 
 
 @dataclass
@@ -291,7 +409,7 @@ class _Writes:
         ]
         self.allocated += 1
 
-    def parcels(self, parcels: list[Parcel], rows, shop_id, carrier_for, wh_ids, sku_ids, now, report) -> None:
+    def parcels(self, parcels: list[Parcel], rows, shop_id, carrier_for, wh_ids, sku_ids, now) -> None:
         rounds = {r["id"]: r["allocation_round"] + 1 for r in rows}
         numbered: dict[int, int] = defaultdict(int)
         for parcel in parcels:
@@ -321,7 +439,6 @@ class _Writes:
                 self.new_parcels.append(_new_parcel(parcel, shop_id, wh_ids, now) | row)
             else:
                 self.changed_parcels.append({"code": parcel.code, **row})
-                report.merged_into_open += 1
             self.parcel_lines += [
                 {
                     "parcel_code": parcel.code,
@@ -462,6 +579,7 @@ def _count(report: AllocationReport, outcome: dict[int, dict[str, Any]], writes:
             head = row["fulfilment_reason"].split(" ", 1)[0]
             report.reasons[head] = report.reasons.get(head, 0) + 1
     report.parcels += len(writes.new_parcels)
+    report.merged_into_open += len(writes.changed_parcels)
     report.gifts += sum(writes.gifts_given.values())
 
 

@@ -77,18 +77,7 @@ def lock_positions(
             stock_positions,
             [{"sku_id": s, "warehouse_id": w, **dict.fromkeys(COUNTERS, 0), "updated_at": now} for s, w in id_keys],
         )
-    code_of_sku = {v: k for k, v in sku_ids.items()}
-    code_of_wh = {v: k for k, v in warehouse_ids.items()}
-    rows = conn.execute(
-        select(stock_positions)
-        .where(tuple_(stock_positions.c.sku_id, stock_positions.c.warehouse_id).in_(id_keys))
-        .order_by(stock_positions.c.sku_id, stock_positions.c.warehouse_id)
-        .with_for_update()
-    ).mappings()
-    positions: dict[PositionKey, StockPosition] = {}
-    for row in rows:
-        key = (code_of_sku[row["sku_id"]], code_of_wh[row["warehouse_id"]])
-        positions[key] = StockPosition(sku=key[0], warehouse=key[1], **{c: row[c] for c in COUNTERS})
+    positions = _read_positions(conn, id_keys, sku_ids, warehouse_ids, for_update=True)
     book = StockBook(positions=positions)
     return LockedStock(
         book=book,
@@ -97,6 +86,30 @@ def lock_positions(
         before={k: _counters(p) for k, p in positions.items()},
         bins_before={},
     )
+
+
+def _read_positions(
+    conn: Connection,
+    id_keys: Sequence[tuple[int, int]],
+    sku_ids: dict[str, int],
+    warehouse_ids: dict[str, int],
+    *,
+    for_update: bool,
+) -> dict[PositionKey, StockPosition]:
+    if not id_keys:
+        return {}
+    code_of_sku = {v: k for k, v in sku_ids.items()}
+    code_of_wh = {v: k for k, v in warehouse_ids.items()}
+    query = (
+        select(stock_positions)
+        .where(tuple_(stock_positions.c.sku_id, stock_positions.c.warehouse_id).in_(id_keys))
+        .order_by(stock_positions.c.sku_id, stock_positions.c.warehouse_id)
+    )
+    positions: dict[PositionKey, StockPosition] = {}
+    for row in conn.execute(query.with_for_update() if for_update else query).mappings():
+        key = (code_of_sku[row["sku_id"]], code_of_wh[row["warehouse_id"]])
+        positions[key] = StockPosition(sku=key[0], warehouse=key[1], **{c: row[c] for c in COUNTERS})
+    return positions
 
 
 def load_bins(conn: Connection, locked: LockedStock, bin_keys: Iterable[tuple[str, str, str]]) -> None:
@@ -225,6 +238,37 @@ class RememberedPositions:
             bins_before={},
         )
 
+    def stock_ahead(
+        self, conn: Connection, keys: Iterable[PositionKey], sku_ids: dict[str, int], warehouse_ids: dict[str, int]
+    ) -> LockedStock:
+        """A book for a batch decided while the batch before it is still being written: the counters this process
+        remembers writing where it does, the rest as committed, read without a lock (no batch of ours in flight
+        writes them, and locking them would queue behind it). Written back with `save_if_unchanged`, so that a
+        position someone else changed meanwhile fails the write instead of being overwritten."""
+        positions: dict[PositionKey, StockPosition] = {}
+        unknown: list[tuple[int, int]] = []
+        for sku, warehouse in set(keys):
+            id_key = (sku_ids[sku], warehouse_ids[warehouse])
+            counters = self._counters.get(id_key)
+            if counters is None:
+                unknown.append(id_key)
+            else:
+                positions[(sku, warehouse)] = StockPosition(sku, warehouse, *counters)
+        positions |= _read_positions(conn, sorted(unknown), sku_ids, warehouse_ids, for_update=False)
+        return LockedStock(
+            book=StockBook(positions=positions),
+            sku_ids=dict(sku_ids),
+            warehouse_ids=dict(warehouse_ids),
+            before={k: _counters(p) for k, p in positions.items()},
+            bins_before={},
+        )
+
+    def empty(self) -> bool:
+        return not self._counters
+
+    def clear(self) -> None:
+        self._counters.clear()
+
     def remember(self, stock: LockedStock) -> None:
         """After a commit: the book's positions are what the database now holds."""
         for (sku, warehouse), position in stock.book.positions.items():
@@ -255,11 +299,7 @@ def conditional_reservation_write(
     was decided on (compare and set). If any does not, that statement fails as a serialization failure and the
     transaction writes nothing at all. Built apart from running it, so that a desk can build the next batch
     while the last one is on its way."""
-    changed = [p for k, p in stock.book.positions.items() if stock.before[k] != _counters(p)]
-    moved = [
-        (stock.sku_ids[p.sku], stock.warehouse_ids[p.warehouse], *_counters(p), *stock.before[p.key]) for p in changed
-    ]
-    moved_json = json.dumps([dict(zip(_CONDITIONAL_NAMES, row, strict=True)) for row in moved])
+    moved = _moved(stock)
     # In position order: each row's foreign-key check locks its position (KEY SHARE), and a writer on locked rows
     # takes positions in key order too, so the two can never each hold one the other waits for.
     in_key_order = sorted(reservation_rows, key=lambda row: (row["sku_id"], row["warehouse_id"]))
@@ -268,9 +308,27 @@ def conditional_reservation_write(
     return ConditionalWrite(
         [
             (f"WITH made AS ({made_sql}) {audit_sql}", (made_json, audit_json)),
-            (_COMPARE_AND_SET_SQL, (now, moved_json, len(moved))),
+            (_COMPARE_AND_SET_SQL, (now, *moved)),
         ]
     )
+
+
+def save_if_unchanged(conn: Connection, stock: LockedStock, now: datetime) -> None:
+    """PostgreSQL: write back the positions a book decided on remembered counters changed (see `stock_ahead`),
+    each only where it still holds the counters the book started from. If any does not, raise a serialization
+    failure: the transaction must then write nothing, and the batch be decided again on locked rows."""
+    moved_json, count = _moved(stock)
+    if count:
+        conn.exec_driver_sql(_COMPARE_AND_SET_SQL, (now, moved_json, count))
+
+
+def _moved(stock: LockedStock) -> tuple[str, int]:
+    """The changed positions as compare-and-set rows (JSON) and how many there are."""
+    changed = [p for k, p in stock.book.positions.items() if stock.before[k] != _counters(p)]
+    moved = [
+        (stock.sku_ids[p.sku], stock.warehouse_ids[p.warehouse], *_counters(p), *stock.before[p.key]) for p in changed
+    ]
+    return json.dumps([dict(zip(_CONDITIONAL_NAMES, row, strict=True)) for row in moved]), len(moved)
 
 
 _CONDITIONAL_NAMES = ["sku_id", "warehouse_id", *COUNTERS, *(f"was_{c}" for c in COUNTERS)]
