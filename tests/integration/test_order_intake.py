@@ -153,20 +153,26 @@ def test_a_body_that_is_not_json_is_kept_as_received(db):
     assert letter["payload"] == "<xml>not json</xml>" and letter["reason"].startswith("not JSON")
 
 
-def test_buyer_details_are_encrypted_at_rest_and_indexed_blindly(db):
+@pytest.mark.parametrize("in_pages", [False, True], ids=["one batch", "a fetch window's pages, sealed ahead"])
+def test_buyer_details_are_encrypted_at_rest_and_indexed_blindly(db, in_pages):
     code = shop(db)
-    push(
-        db,
-        code,
-        payloads.taobao(sample("1001", phone="13912345678")),
-        payloads.taobao(sample("1002", phone="139 1234 5678")),
-    )
+    bodies = [
+        payloads.taobao(sample("1001", phone="13912345678", buyer_id="buyer-7")),
+        payloads.taobao(sample("1002", phone="139 1234 5678", street="文三路 90号 2幢 301")),
+    ]
+    if in_pages:
+        intake.intake_pages(db, CIPHER, SYSTEM, code, iter([bodies[:1], bodies[1:]]), source="fetch", now=NOW)
+    else:
+        push(db, code, *bodies)
 
     first, second = stored(db, "1001"), stored(db, "1002")
 
     assert "13912345678" not in first["buyer_phone"] and "张三" not in first["buyer_name"]
-    assert CIPHER.decrypt(first["buyer_phone"]) == "13912345678"
+    clear = [CIPHER.decrypt(first[column]) for column in ("buyer_name", "buyer_phone", "street")]
+    assert clear == ["张三", "13912345678", "文三路 90 号 2 幢 301"]
     assert first["phone_index"] == second["phone_index"] != ""
+    assert first["address_index"] == second["address_index"] != ""  # spacing does not count
+    assert first["buyer_index"] == CIPHER.blind_index("buyer-7") != second["buyer_index"]
 
 
 def test_lines_are_matched_to_our_skus_by_merchant_code(db):
