@@ -146,12 +146,14 @@ READS: dict[str, tuple[str, ...]] = {
 def review_pending(
     db: Database, cipher: PiiCipher, actor: Actor, *, now: datetime, batch: int = 2000, window_hours: int = 24
 ) -> ReviewReport:
-    """Review every pending order, a batch at a time. On a database server one batch's verdicts are written (on
-    their own connection, in a thread that mostly waits for the server) while the next batch is read and
-    decided: a run takes about the longer of the two, not their sum (`Database.batch_writer`). At most one
-    write is in flight, and a failed one stops the run with its error; its orders stay pending for the next
-    run. The write changes only orders still pending, so a person's decision, or a new version from the
-    platform, made meanwhile is not overwritten."""
+    """Review every pending order, a batch at a time. On a database server three things happen at once, each on
+    its own connection and thread, each mostly waiting for the server: the next batch is read (its orders and
+    what the rules look up), this one is decided, and the one before is written (`Database.side_thread`). A
+    run takes about the longest of the three, not their sum. No rule looks at another order's verdict, so a
+    batch read before the one before it is written is decided exactly as after. At most one write is in
+    flight, and a failed one stops the run with its error; its orders stay pending for the next run. The write
+    changes only orders still pending, so a person's decision, or a new version from the platform, made
+    meanwhile is not overwritten."""
     stored_settings = rule_settings(db)
     settings = compile_settings(stored_settings)
     brushing = next((s for s in stored_settings if s.code == "many_orders_one_address"), None)
@@ -159,53 +161,68 @@ def review_pending(
         window_hours = int((RULES["many_orders_one_address"][3] | brushing.params).get("window_hours", window_hours))
     report = ReviewReport()
     known = SkuFacts()  # what normal looks like per SKU: read once per run, not per batch
-    after_id = 0
-    with db.batch_writer("review-writer") as writer:
-        while True:
-            statistics.refresh_if_grown(db, READS)  # a peak night outgrows the planner's numbers
-            verdicts = _decide_batch(db, cipher, actor, settings, known, after_id, batch, now, window_hours)
-            if not verdicts:
-                writer.wait()
-                return report
-            after_id = verdicts[-1]["id"]
+
+    def read(after_id: int) -> _ReadBatch | None:
+        statistics.refresh_if_grown(db, READS)  # a peak night outgrows the planner's numbers
+        return _read_batch(db, cipher, known, after_id, batch, now, window_hours)
+
+    with db.side_thread("review-reader") as reader, db.batch_writer("review-writer") as writer:
+        reading = reader.submit(read, 0)
+        while (this := reading.result()) is not None:
+            reading = reader.submit(read, this.rows[-1][0])
+            verdicts = _decide_batch(this, settings, actor, now)
             writer.write(_write_verdicts, db, verdicts)
             for verdict in verdicts:
                 counter = "waiting" if verdict["status"] == "pending" else verdict["status"]
                 setattr(report, counter, getattr(report, counter) + 1)
             report.reviewed += len(verdicts)
+        writer.wait()
+    return report
 
 
-def _decide_batch(
+@dataclass(frozen=True)
+class _ReadBatch:
+    """A batch of pending orders as the rules see them, with everything they look up."""
+
+    rows: list[tuple]
+    orders: list[ReviewOrder]
+    finance: set[int]  # shops whose approved orders finance clears next
+    context: ReviewContext
+
+
+def _read_batch(
     db: Database,
     cipher: PiiCipher,
-    actor: Actor,
-    settings: Compiled,
     known: SkuFacts,
     after_id: int,
     batch: int,
     now: datetime,
     window_hours: int,
-) -> list[dict[str, Any]]:
-    """The next batch of pending orders after `after_id`, read and decided: one verdict per order, in id order."""
+) -> _ReadBatch | None:
+    """The next batch of pending orders after `after_id`, in id order, and what the rules need; None if none."""
     with db.uow(write=False) as uow, statistics.planned_for_values(uow.conn):
         rows = review_repo.pending(uow.conn, after_id=after_id, limit=batch)
         if not rows:
-            return []
+            return None
         lines = review_repo.lines_of(uow.conn, [r[0] for r in rows])
         locks = review_repo.own_locks(uow.conn, {(r[1], r[2]): r[0] for r in rows})
         batch_orders = [_review_order(row, lines[row[0]], cipher, locks.get(row[0], {})) for row in rows]
         finance = review_repo.finance_shops(uow.conn)
-        ctx = _context(uow.conn, batch_orders, now, window_hours, known)
+        return _ReadBatch(rows, batch_orders, finance, _context(uow.conn, batch_orders, now, window_hours, known))
+
+
+def _decide_batch(read: _ReadBatch, settings: Compiled, actor: Actor, now: datetime) -> list[dict[str, Any]]:
+    """One verdict per order of the batch, in id order."""
     verdicts = []
-    for order, row in zip(batch_orders, rows, strict=True):
-        verdict = review(order, ctx, settings)
+    for order, row in zip(read.orders, read.rows, strict=True):
+        verdict = review(order, read.context, settings)
         hits = [
             {"rule": h.rule, "reason": h.reason, "action": h.action.value, "weight": h.weight} for h in verdict.hits
         ]
         if row[-1]:  # a person must see what changed after their review
             hits += [h for h in row[-1] if h["rule"] == "changed_after_review"]
         status = _status(verdict.decision, verdict.hits, hits)
-        if status == "approved" and order.shop_id in finance:
+        if status == "approved" and order.shop_id in read.finance:
             status = "awaiting_finance"
         verdicts.append(
             {
@@ -318,8 +335,9 @@ def _context(conn, batch: list[ReviewOrder], now: datetime, window_hours: int, k
         ),
         buyer_orders=buyer_orders,
         buyer_refunds=buyer_refunds,
-        sku_history=known.history,
-        sku_unit_cost=known.costs,
+        # copies: the next batch's read adds to them while the rules read this batch's
+        sku_history=dict(known.history),
+        sku_unit_cost=dict(known.costs),
         sku_available=review_repo.sku_available(conn, sku_ids),
         customer_credit=credit,
         credit_ahead=amounts_ahead(on_account),

@@ -133,12 +133,17 @@ class Database:
         return Database(make_engine(url, pool_size=1, pre_ping=False), known_codes=self.known_codes)
 
     def batch_writer(self, name: str) -> BatchWriter:
-        """Where a batch run writes one batch while it prepares the next. On a database server, a thread of its
-        own: the write mostly waits for the server, and the next batch is read and decided meanwhile. On SQLite,
-        inline: SQLite works in this process, and a second thread measured a little slower, not faster."""
+        """Where a batch run writes one batch while it prepares the next (see `side_thread`)."""
+        return BatchWriter(self.side_thread(name))
+
+    def side_thread(self, name: str) -> Executor:
+        """Where a batch run sends work that mostly waits for the database (one batch's write, the next batch's
+        reads) while it works on the batch in hand. On a database server, a thread of its own, which the server's
+        waits leave the caller's time to. On SQLite, inline, in the caller's thread: SQLite works in this
+        process, and a second thread measured a little slower, not faster."""
         if self.engine.dialect.name == "sqlite":
-            return BatchWriter(InlineWriter())
-        return BatchWriter(ThreadPoolExecutor(max_workers=1, thread_name_prefix=name))
+            return InlineExecutor()
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
 
     def dispose(self) -> None:
         if self._owns_engine:
@@ -171,8 +176,8 @@ class BatchWriter:
         return None if in_flight is None else in_flight.result()
 
 
-class InlineWriter(Executor):
-    """Runs each write at once, in the caller's thread, its outcome kept in a Future as a thread's would be."""
+class InlineExecutor(Executor):
+    """Runs each task at once, in the caller's thread, its outcome kept in a Future as a thread's would be."""
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         future: Future[T] = Future()
