@@ -117,16 +117,17 @@ class _Run:
             decided = _decide_batch(uow.conn, rows, shops, self.actor, self.now, self.remembered if ahead else None)
             decided.after_id = self.after_id
             self._land(writer)
-            if self.remembered is not None:
-                self.remembered.remember(decided.stock)
+            if self.remembered is not None:  # what the next batch builds on: this one's changes, once it lands
+                self.remembered.clear()
+                self.remembered.remember_changes(decided.stock)
             self.after_id, self.in_flight = rows[-1]["id"], decided
             writer.write(_commit, owned.pop_all(), uow, decided)  # the writer's now: it commits and closes it
         return True
 
     def _may_decide_ahead(self, rows: list[dict[str, Any]], shops: dict[int, dict[str, Any]]) -> bool:
-        """Ahead of the batch in flight, unless nothing is remembered yet or that batch may be making parcels for
-        buyers this one could merge with (parcels it has not committed are not there to be seen)."""
-        if self.in_flight is None or self.remembered is None or self.remembered.empty():
+        """Ahead of the batch in flight, unless that batch may be making parcels for buyers this one could merge
+        with (parcels it has not committed are not there to be seen)."""
+        if self.in_flight is None or self.remembered is None:
             return False
         return _may_merge_with_stored(rows, shops).isdisjoint(self.in_flight.buyers)
 

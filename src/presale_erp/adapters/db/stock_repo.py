@@ -241,10 +241,11 @@ class RememberedPositions:
     def stock_ahead(
         self, conn: Connection, keys: Iterable[PositionKey], sku_ids: dict[str, int], warehouse_ids: dict[str, int]
     ) -> LockedStock:
-        """A book for a batch decided while the batch before it is still being written: the counters this process
-        remembers writing where it does, the rest as committed, read without a lock (no batch of ours in flight
-        writes them, and locking them would queue behind it). Written back with `save_if_unchanged`, so that a
-        position someone else changed meanwhile fails the write instead of being overwritten."""
+        """A book for a batch decided while the batch before it is still being written: the counters that batch
+        will leave where it changes them (`remember_changes`), the rest as committed, read without a lock (the
+        batch in flight does not write them, and locking them would queue behind it). Written back with
+        `save_if_unchanged`, so that a position someone else changed meanwhile fails the write instead of
+        being overwritten."""
         positions: dict[PositionKey, StockPosition] = {}
         unknown: list[tuple[int, int]] = []
         for sku, warehouse in set(keys):
@@ -263,11 +264,15 @@ class RememberedPositions:
             bins_before={},
         )
 
-    def empty(self) -> bool:
-        return not self._counters
-
     def clear(self) -> None:
         self._counters.clear()
+
+    def remember_changes(self, stock: LockedStock) -> None:
+        """Only the positions the book changed, as it leaves them: what a write in flight is about to commit.
+        Any other position is read as committed when next needed, so a receipt posted meanwhile is seen."""
+        for key, position in stock.book.positions.items():
+            if stock.before.get(key) != _counters(position):
+                self._counters[(stock.sku_ids[key[0]], stock.warehouse_ids[key[1]])] = _counters(position)
 
     def remember(self, stock: LockedStock) -> None:
         """After a commit: the book's positions are what the database now holds."""
