@@ -25,7 +25,16 @@ ORDERS = 256
 SCARCE = ("TEA-250G", "CUP-GIFT")
 
 
-def test_sixty_four_workers_never_oversell_and_every_order_ends_allocated_or_waiting_with_a_reason(db):
+@pytest.mark.parametrize(
+    ("workers", "batch"),
+    [
+        (WORKERS, 16),
+        # fewer workers, each running many batches, each batch decided while its last one is being written
+        (8, 4),
+    ],
+    ids=["64 workers", "8 workers deciding ahead"],
+)
+def test_concurrent_workers_never_oversell_and_every_order_ends_allocated_or_waiting_with_a_reason(db, workers, batch):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("concurrent writers need PostgreSQL; SQLite has one writer by design")
     set_up(db, hz=25, gz=15, lock_in=None)  # 40 teas and 5 cups for demand several times that
@@ -49,14 +58,14 @@ def test_sixty_four_workers_never_oversell_and_every_order_ends_allocated_or_wai
     ]
     intake.intake(db, CIPHER, SYSTEM, "TM-1", bodies, source="fetch", now=NOW)
     review.review_pending(db, CIPHER, SYSTEM, now=LATER)
-    barrier = Barrier(WORKERS)
+    barrier = Barrier(workers)
 
     def worker(_: int) -> int:
         barrier.wait()
-        return fulfilment.allocate(db, SYSTEM, now=LATER, batch=16).allocated
+        return fulfilment.allocate(db, SYSTEM, now=LATER, batch=batch).allocated
 
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        allocated = sum(pool.map(worker, range(WORKERS)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        allocated = sum(pool.map(worker, range(workers)))
 
     with db.uow(write=False) as uow:
         conn = uow.conn
@@ -77,7 +86,7 @@ def test_sixty_four_workers_never_oversell_and_every_order_ends_allocated_or_wai
             .where(parcels.c.status == "allocated")
         ):
             units[code] += qty
-    print(f"\n64 workers: {dict(states)}, units in parcels {dict(units)}")
+    print(f"\n{workers} workers: {dict(states)}, units in parcels {dict(units)}")
     assert all(reserved <= on_hand for on_hand, reserved in positions), "oversold"
     assert stock.ledger_discrepancies(db) == []
     assert sum(states.values()) == ORDERS and set(states) <= {("allocated", False), ("waiting", True)}, states

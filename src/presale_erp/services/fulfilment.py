@@ -14,6 +14,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from presale_erp.adapters.db import audit_repo, order_lock_repo, statistics, stock_repo
 from presale_erp.adapters.db import fulfilment_repo as repo
 from presale_erp.adapters.db.unit_of_work import BatchWriter, Database, UnitOfWork
@@ -111,7 +113,7 @@ class _Run:
                 self._land(writer)
                 return False
             shops = _shops(uow.conn, {r["shop_id"] for r in rows})
-            ahead = self._may_decide_ahead(rows, shops)
+            ahead = self._may_decide_ahead(uow.conn, rows, shops)
             if not ahead:
                 self._land(writer)
             decided = _decide_batch(uow.conn, rows, shops, self.actor, self.now, self.remembered if ahead else None)
@@ -124,12 +126,14 @@ class _Run:
             writer.write(_commit, owned.pop_all(), uow, decided)  # the writer's now: it commits and closes it
         return True
 
-    def _may_decide_ahead(self, rows: list[dict[str, Any]], shops: dict[int, dict[str, Any]]) -> bool:
-        """Ahead of the batch in flight, unless that batch may be making parcels for buyers this one could merge
-        with (parcels it has not committed are not there to be seen)."""
+    def _may_decide_ahead(self, conn: Connection, rows: list[dict[str, Any]], shops: dict[int, dict[str, Any]]) -> bool:
+        """Ahead of the batch in flight, unless a parcel this batch could merge with is open (merging locks it,
+        and every writer locks stock positions before parcels, which deciding ahead could not keep to: it
+        locks positions at the write), or may be being made by the batch in flight (it is not there to see)."""
         if self.in_flight is None or self.remembered is None:
             return False
-        return _may_merge_with_stored(rows, shops).isdisjoint(self.in_flight.buyers)
+        buyers = _may_merge_with_stored(rows, shops)
+        return buyers.isdisjoint(self.in_flight.buyers) and not repo.any_open_parcels(conn, buyers)
 
     def _land(self, writer: BatchWriter) -> None:
         """Wait for the batch in flight and count it. A failed write decided ahead is decided again (_NotLanded);
@@ -152,7 +156,7 @@ def _commit(owned: ExitStack, uow: UnitOfWork, decided: _Decided) -> None:
 
 
 def _decide_batch(
-    conn,
+    conn: Connection,
     rows: list[dict[str, Any]],
     shops: dict[int, dict[str, Any]],
     actor: Actor,
@@ -186,7 +190,7 @@ class _Decided:
     def buyers(self) -> set[tuple[int, str]]:
         return {(r["shop_id"], r["buyer_index"]) for r in self.rows}
 
-    def write(self, conn) -> None:
+    def write(self, conn: Connection) -> None:
         if self.ahead:
             stock_repo.save_if_unchanged(conn, self.stock, self.now)
         else:
@@ -238,7 +242,7 @@ class _Batch:
 
 
 def _load(
-    conn,
+    conn: Connection,
     rows: list[dict[str, Any]],
     shops: dict[int, dict[str, Any]],
     now: datetime,
@@ -457,7 +461,7 @@ class _Writes:
                 if pl.gift_rule is not None:
                     self.gifts_given[pl.gift_rule] += pl.quantity
 
-    def flush(self, conn) -> None:
+    def flush(self, conn: Connection) -> None:
         stock_repo.update_reservations(conn, self.ended_reservations)
         stock_repo.insert_reservations(conn, self.new_reservations)
         repo.insert_parcels(conn, self.new_parcels)
@@ -654,13 +658,13 @@ def _gift(row: dict[str, Any], skus, given: dict[int, int]) -> GiftRule:
     )
 
 
-def _shops(conn, shop_ids: set[int]) -> dict[int, dict[str, Any]]:
+def _shops(conn: Connection, shop_ids: set[int]) -> dict[int, dict[str, Any]]:
     codes = repo.shop_codes(conn, shop_ids)
     stored = repo.policies(conn, shop_ids)
     return {i: {"id": i, "code": codes[i], "policy": policy_from_row(stored.get(i))} for i in shop_ids}
 
 
-def _codes_of(conn, warehouse_ids: set[int]) -> dict[str, int]:
+def _codes_of(conn: Connection, warehouse_ids: set[int]) -> dict[str, int]:
     return order_lock_repo.warehouse_codes(conn, warehouse_ids)
 
 

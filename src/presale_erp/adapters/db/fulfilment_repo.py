@@ -280,6 +280,24 @@ def add_gifts_given(conn: Connection, given: dict[int, int]) -> None:
             conn.execute(update(gift_rules).where(gift_rules.c.id == rule_id).values(gifts_given=given_now))
 
 
+def any_open_parcels(conn: Connection, buyers: set[tuple[int, str]]) -> bool:
+    """Whether any of these (shop, buyer) pairs has an open parcel a new one could join (read, not locked)."""
+    return any(
+        conn.execute(select(exists().where(*_open_for(conn, shop_id, chunk)))).scalar()
+        for shop_id, chunk in _by_shop(buyers)
+    )
+
+
+def _open_for(conn: Connection, shop_id: int, buyers: list[str]) -> list:
+    return [
+        parcels.c.shop_id == shop_id,
+        bulk.among(conn, parcels.c.buyer_index, buyers),
+        parcels.c.status == OPEN,
+        parcels.c.mergeable.is_(True),
+        parcels.c.tracking_no.is_(None),
+    ]
+
+
 def open_parcels_for(conn: Connection, buyers: set[tuple[int, str]]) -> list[dict[str, Any]]:
     """Open, mergeable parcels with no waybill yet for these (shop, buyer) pairs, row-locked, with their lines."""
     if not buyers:
@@ -287,16 +305,7 @@ def open_parcels_for(conn: Connection, buyers: set[tuple[int, str]]) -> list[dic
     found: list[dict[str, Any]] = []
     for shop_id, chunk in _by_shop(buyers):
         rows = conn.execute(
-            select(parcels)
-            .where(
-                parcels.c.shop_id == shop_id,
-                bulk.among(conn, parcels.c.buyer_index, chunk),
-                parcels.c.status == OPEN,
-                parcels.c.mergeable.is_(True),
-                parcels.c.tracking_no.is_(None),
-            )
-            .order_by(parcels.c.code)
-            .with_for_update()
+            select(parcels).where(*_open_for(conn, shop_id, chunk)).order_by(parcels.c.code).with_for_update()
         ).mappings()
         found += [dict(r) for r in rows]
     lines = parcel_lines_of(conn, [p["code"] for p in found])

@@ -323,13 +323,27 @@ def save_if_unchanged(conn: Connection, stock: LockedStock, now: datetime) -> No
     each only where it still holds the counters the book started from. If any does not, raise a serialization
     failure: the transaction must then write nothing, and the batch be decided again on locked rows."""
     moved_json, count = _moved(stock)
-    if count:
-        conn.exec_driver_sql(_COMPARE_AND_SET_SQL, (now, moved_json, count))
+    if not count:
+        return
+    # Locked first in key order, as every writer on locked rows takes them, so that two writers wanting the same
+    # positions queue instead of each holding one the other waits for (the UPDATE's own order is the plan's).
+    changed = sorted((stock.sku_ids[sku], stock.warehouse_ids[wh]) for (sku, wh) in _changed_keys(stock))
+    conn.execute(
+        select(stock_positions.c.sku_id)
+        .where(tuple_(stock_positions.c.sku_id, stock_positions.c.warehouse_id).in_(changed))
+        .order_by(stock_positions.c.sku_id, stock_positions.c.warehouse_id)
+        .with_for_update()
+    )
+    conn.exec_driver_sql(_COMPARE_AND_SET_SQL, (now, moved_json, count))
+
+
+def _changed_keys(stock: LockedStock) -> list[PositionKey]:
+    return [k for k, p in stock.book.positions.items() if stock.before[k] != _counters(p)]
 
 
 def _moved(stock: LockedStock) -> tuple[str, int]:
     """The changed positions as compare-and-set rows (JSON) and how many there are."""
-    changed = [p for k, p in stock.book.positions.items() if stock.before[k] != _counters(p)]
+    changed = [stock.book.positions[k] for k in _changed_keys(stock)]
     moved = [
         (stock.sku_ids[p.sku], stock.warehouse_ids[p.warehouse], *_counters(p), *stock.before[p.key]) for p in changed
     ]
