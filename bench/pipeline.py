@@ -6,7 +6,9 @@ and the hot-SKU figure.
                                        [--waybills 5000] [--hot-seconds 5]
 
 Floor: the same order and line rows inserted with the driver's executemany, and stock reserved with one
-set-based conditional UPDATE per batch (no application logic). Product: the real services, batch by batch.
+set-based conditional UPDATE per batch (no application logic). Product: the real services, batch by batch,
+first stage after stage (each stage's figure; end to end is their sum), then on a fresh database with the three
+stages at once, each in a worker process of its own, as the queue's workers run them on a peak night.
 Waybills (tracking numbers from the carrier simulator, one HTTP call per parcel as the carrier's API has it)
 are timed apart, on a sample: they are I/O against a third party, not the database's work."""
 
@@ -14,12 +16,17 @@ from __future__ import annotations
 
 import argparse
 import gc
+import multiprocessing as mp
+import multiprocessing.connection
 import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import hot_sku
 from fixtures import one_bin_warehouse
@@ -40,6 +47,8 @@ from presale_erp.services.intake import _line_row, _order_row, parse_all
 from presale_erp.simulators.carrier_server import make_carrier_app
 
 SKUS = ("TEA-LJ-250G", "MOON-GIFT-6", "TEA-TIN-S")
+T = TypeVar("T")
+_START_TIMEOUT_S = 300  # a worker that has not started by then has failed (its error is on stderr)
 PROVINCES_OF = {"HZ": ["浙江省", "江苏省", "上海市"], "GZ": ["广东省", "广西壮族自治区"]}
 
 
@@ -192,7 +201,8 @@ class _Limited:
         return self.client.request_waybills(requests)
 
 
-def run(url: str, count: int, batch: int, sample: int) -> None:
+def run(url: str, count: int, batch: int, sample: int) -> float:
+    """The floor, then the product stage after stage; returns the floor's seconds."""
     data = make_payloads(count)
     db = Database(make_engine(url))
     set_up(db)
@@ -220,19 +230,113 @@ def run(url: str, count: int, batch: int, sample: int) -> None:
     if sample:
         waybills(db, sample)
     db.dispose()
+    return floor_seconds
 
 
-def on_new_database(kind: str, pg_admin_url: str, work) -> None:
-    """Run `work(url)` on a fresh, migrated database of that kind, dropped afterwards."""
+def stages_at_once(url: str, count: int, batch: int, floor_seconds: float) -> None:
+    """The same orders through the same services, the three stages at once, each in a worker process of its own:
+    how a peak night runs them (the queue's workers are processes, and the fetch, review and allocation jobs run
+    side by side, each taking what the stage before it has committed). Timed from the moment every worker is
+    ready until the allocation worker has allocated what review approved after intake's last page."""
+    db = Database(make_engine(url))
+    set_up(db)
+    db.dispose()
+    spawn = mp.get_context("spawn")
+    ready = spawn.Barrier(4)
+    taken, reviewed = spawn.Event(), spawn.Event()
+    results = spawn.Queue()
+    workers = [
+        spawn.Process(target=_intake_worker, args=(url, count, batch, ready, taken, results), name="intake"),
+        spawn.Process(target=_review_worker, args=(url, batch, ready, taken, reviewed, results), name="review"),
+        spawn.Process(target=_allocation_worker, args=(url, batch, ready, reviewed, results), name="allocation"),
+    ]
+    for worker in workers:
+        worker.start()
+    ready.wait(timeout=_START_TIMEOUT_S)
+    started = time.perf_counter()
+    _until_all_end(workers)
+    took = time.perf_counter() - started
+    counts = dict(results.get(timeout=10) for _ in workers)
+    print(f"    {counts['intake']} taken in; {counts['review']} reviewed; {counts['allocation']} allocated")
+    print(
+        f"  end to end, stages at once            {count:>7} orders in {took:6.2f} s = {count / took:9.0f}/s"
+        f"  ({took / floor_seconds:.1f}x the floor's time)"
+    )
+    db = Database(make_engine(url))
+    print(f"  ledger check: {len(stock.ledger_discrepancies(db))} discrepancies")
+    db.dispose()
+
+
+def _until_all_end(workers: list[mp.process.BaseProcess]) -> None:
+    """Wait for every worker; should one fail, stop the others (they would wait for it for ever)."""
+    running = list(workers)
+    while running:
+        mp.connection.wait([w.sentinel for w in running])
+        for worker in [w for w in running if not w.is_alive()]:
+            running.remove(worker)
+            if worker.exitcode:
+                for other in running:
+                    other.terminate()
+                raise SystemExit(f"the {worker.name} worker failed (exit code {worker.exitcode})")
+
+
+def _stage_database(url: str, ready) -> Database:
+    """A worker's own engine, its start-up objects frozen (as jobs.queue does for a worker), then the start line."""
+    db = Database(make_engine(url))
+    gc.freeze()
+    ready.wait(timeout=_START_TIMEOUT_S)
+    return db
+
+
+def _intake_worker(url: str, count: int, batch: int, ready, taken, results) -> None:
+    data = make_payloads(count)
+    db = _stage_database(url, ready)
+    for platform, bodies in data.items():
+        pages = (bodies[start : start + batch] for start in range(0, len(bodies), batch))
+        intake.intake_pages(db, CIPHER, SYSTEM, f"S-{platform.value}", pages, source="fetch", now=NOW)
+    taken.set()
+    results.put(("intake", sum(len(bodies) for bodies in data.values())))
+
+
+def _review_worker(url: str, batch: int, ready, taken, reviewed, results) -> None:
+    db = _stage_database(url, ready)
+    decided = 0
+    while True:
+        last_round = taken.is_set()  # read before the run: a run started after intake ended sees all its orders
+        report = review.review_pending(db, CIPHER, SYSTEM, now=NOW, batch=batch)
+        decided += report.reviewed - report.waiting
+        if last_round:
+            break
+        if not report.reviewed:
+            time.sleep(0.02)
+    reviewed.set()
+    results.put(("review", decided))
+
+
+def _allocation_worker(url: str, batch: int, ready, reviewed, results) -> None:
+    db = _stage_database(url, ready)
+    allocated = 0
+    while True:
+        last_round = reviewed.is_set()
+        report = fulfilment.allocate(db, SYSTEM, now=NOW, batch=batch)
+        allocated += report.allocated
+        if last_round:
+            break
+        if not report.allocated:
+            time.sleep(0.02)
+    results.put(("allocation", allocated))
+
+
+def on_new_database(kind: str, pg_admin_url: str, work: Callable[[str], T]) -> T:
+    """Run `work(url)` on a fresh, migrated database of that kind, dropped afterwards; returns what it returns."""
     if kind == "sqlite":
         folder = Path(tempfile.mkdtemp())
         try:
             url = f"sqlite:///{folder / 'bench.db'}"
             migrate.upgrade(make_engine(url))
-            work(url)
+            return work(url)
         finally:
             shutil.rmtree(folder)
-        return
     name = f"presale_erp_pipeline_{uuid.uuid4().hex[:8]}"
     admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -240,7 +344,7 @@ def on_new_database(kind: str, pg_admin_url: str, work) -> None:
     try:
         url = pg_admin_url.rsplit("/", 1)[0] + f"/{name}"
         migrate.upgrade(make_engine(url))
-        work(url)
+        return work(url)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -259,7 +363,11 @@ def main() -> None:
         if args.only not in (None, kind):
             continue
         print(f"{label}, {args.orders} orders:")
-        on_new_database(kind, args.pg_admin_url, lambda url: run(url, args.orders, args.batch, args.waybills))
+        floor_seconds = on_new_database(
+            kind, args.pg_admin_url, lambda url: run(url, args.orders, args.batch, args.waybills)
+        )
+        at_once = partial(stages_at_once, count=args.orders, batch=args.batch, floor_seconds=floor_seconds)
+        on_new_database(kind, args.pg_admin_url, at_once)
         if args.hot_seconds:
             print(f"{label}, hot SKU (64 clients, one SKU):")
             on_new_database(

@@ -1,0 +1,120 @@
+"""Intake, review and allocation running at once, as the queue's workers run them on a peak night: each stage
+takes what the stage before it has committed, page by page, and the night ends as if they had taken turns."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from presale_erp.adapters.db.tables import orders, parcel_lines, parcels, skus, stock_positions
+from presale_erp.domain.access import SYSTEM
+from presale_erp.services import fulfilment, intake, review, stock
+from presale_erp.simulators import payloads
+from presale_erp.simulators.payloads import SimLine, sample
+from tests.conftest import NOW
+from tests.integration.test_fulfilment import CIPHER, LATER, set_up
+
+ORDERS = 240
+PAGE = 12
+SCARCE = ("TEA-250G", "CUP-GIFT")
+
+
+def _bodies() -> list[dict]:
+    rng = random.Random(11)
+    return [
+        payloads.taobao(
+            sample(
+                str(70_000 + n),
+                lines=[
+                    SimLine(sku, rng.randint(1, 2), Decimal("99.00")) for sku in rng.sample(SCARCE, rng.randint(1, 2))
+                ],
+                province=rng.choice(["浙江省", "广东省", "江苏省"]),
+                buyer_id=f"buyer-{n % 150}",  # some buyers order twice, pages apart: their parcels may merge
+                phone=f"139{n % 150:08d}",
+                street=f"文三路 {n % 150} 号",
+                created=NOW - timedelta(hours=2),
+                modified=NOW + timedelta(seconds=n),
+            )
+        )
+        for n in range(ORDERS)
+    ]
+
+
+def _until_upstream_ends(upstream: threading.Event, run: Callable[[], int]) -> int:
+    """A stage's worker: runs after runs until one that started after the stage before it had ended. Returns
+    how many runs found work while the stage before was still at it."""
+    overlapped = 0
+    while True:
+        last_round = upstream.is_set()
+        done = run()
+        if last_round:
+            return overlapped
+        if done:
+            overlapped += 1
+        else:
+            upstream.wait(0.01)
+
+
+def test_stages_running_at_once_review_every_order_and_allocate_every_approved_one_without_overselling(db):
+    set_up(db, hz=25, gz=15, lock_in=None)  # 40 teas and 5 cups for demand several times that
+    bodies = _bodies()
+    taken, reviewed = threading.Event(), threading.Event()
+
+    def take_in() -> None:
+        pages = (bodies[start : start + PAGE] for start in range(0, ORDERS, PAGE))
+        intake.intake_pages(db, CIPHER, SYSTEM, "TM-1", pages, source="fetch", now=NOW)
+        taken.set()
+
+    def review_all() -> int:
+        overlapped = _until_upstream_ends(
+            taken, lambda: review.review_pending(db, CIPHER, SYSTEM, now=LATER, batch=PAGE).reviewed
+        )
+        reviewed.set()
+        return overlapped
+
+    def allocate_all() -> int:
+        return _until_upstream_ends(reviewed, lambda: fulfilment.allocate(db, SYSTEM, now=LATER, batch=PAGE).allocated)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        stages = [pool.submit(f) for f in (take_in, review_all, allocate_all)]
+        overlapped = [stage.result() for stage in stages]
+
+    with db.uow(write=False) as uow:
+        conn = uow.conn
+        verdicts = Counter(conn.execute(select(orders.c.review_status)).scalars())
+        states = Counter(
+            (status, bool(reason))
+            for status, reason in conn.execute(
+                select(orders.c.fulfilment_status, orders.c.fulfilment_reason).where(
+                    orders.c.review_status == "approved"
+                )
+            )
+        )
+        positions = conn.execute(select(stock_positions.c.on_hand, stock_positions.c.reserved)).all()
+        units = Counter()
+        for code, qty in conn.execute(
+            select(skus.c.code, parcel_lines.c.quantity)
+            .join(skus, skus.c.id == parcel_lines.c.sku_id)
+            .join(parcels, parcels.c.code == parcel_lines.c.parcel_code)
+            .where(parcels.c.status == "allocated")
+        ):
+            units[code] += qty
+    print(
+        f"\nruns that found work while the stage before was at it: review {overlapped[1]}, allocation {overlapped[2]}"
+    )
+    assert overlapped[1] > 0, "review never ran beside intake: this test would not test stages at once"
+    assert sum(verdicts.values()) == ORDERS and verdicts["pending"] == 0, verdicts
+    assert verdicts["approved"] > 0
+    assert sum(states.values()) == verdicts["approved"], states
+    assert set(states) <= {("allocated", False), ("waiting", True)}, states
+    assert all(reserved <= on_hand for on_hand, reserved in positions), "oversold"
+    assert units["TEA-250G"] == 40 and units["CUP-GIFT"] == 5  # demand exceeds stock: all of it is promised
+    assert sum(reserved for _, reserved in positions) == sum(units.values())
+    assert stock.ledger_discrepancies(db) == []
