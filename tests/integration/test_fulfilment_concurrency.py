@@ -67,9 +67,22 @@ def test_concurrent_workers_never_oversell_and_every_order_ends_allocated_or_wai
     with ThreadPoolExecutor(max_workers=workers) as pool:
         allocated = sum(pool.map(worker, range(workers)))
 
+    states, positions, units = allocation_outcome(db)
+    print(f"\n{workers} workers: {dict(states)}, units in parcels {dict(units)}")
+    assert all(reserved <= on_hand for on_hand, reserved in positions), "oversold"
+    assert stock.ledger_discrepancies(db) == []
+    assert sum(states.values()) == ORDERS and set(states) <= {("allocated", False), ("waiting", True)}, states
+    assert states[("allocated", False)] == allocated > 0
+    assert units["TEA-250G"] <= 40 and units["CUP-GIFT"] <= 5
+    assert sum(reserved for _, reserved in positions) == sum(units.values())
+
+
+def allocation_outcome(db) -> tuple[Counter, list[tuple[int, int]], Counter]:
+    """Approved orders counted by (fulfilment status, whether a reason is given); every stock position's (on
+    hand, reserved); units in allocated parcels by SKU code."""
     with db.uow(write=False) as uow:
         conn = uow.conn
-        positions = conn.execute(select(stock_positions.c.on_hand, stock_positions.c.reserved)).all()
+        positions = [tuple(p) for p in conn.execute(select(stock_positions.c.on_hand, stock_positions.c.reserved))]
         states = Counter(
             (status, bool(reason))
             for status, reason in conn.execute(
@@ -78,7 +91,7 @@ def test_concurrent_workers_never_oversell_and_every_order_ends_allocated_or_wai
                 )
             )
         )
-        units = Counter()
+        units: Counter = Counter()
         for code, qty in conn.execute(
             select(skus.c.code, parcel_lines.c.quantity)
             .join(skus, skus.c.id == parcel_lines.c.sku_id)
@@ -86,10 +99,4 @@ def test_concurrent_workers_never_oversell_and_every_order_ends_allocated_or_wai
             .where(parcels.c.status == "allocated")
         ):
             units[code] += qty
-    print(f"\n{workers} workers: {dict(states)}, units in parcels {dict(units)}")
-    assert all(reserved <= on_hand for on_hand, reserved in positions), "oversold"
-    assert stock.ledger_discrepancies(db) == []
-    assert sum(states.values()) == ORDERS and set(states) <= {("allocated", False), ("waiting", True)}, states
-    assert states[("allocated", False)] == allocated > 0
-    assert units["TEA-250G"] <= 40 and units["CUP-GIFT"] <= 5
-    assert sum(reserved for _, reserved in positions) == sum(units.values())
+    return states, positions, units

@@ -13,13 +13,14 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from presale_erp.adapters.db.tables import orders, parcel_lines, parcels, skus, stock_positions
+from presale_erp.adapters.db.tables import orders
 from presale_erp.domain.access import SYSTEM
 from presale_erp.services import fulfilment, intake, review, stock
 from presale_erp.simulators import payloads
 from presale_erp.simulators.payloads import SimLine, sample
 from tests.conftest import NOW
 from tests.integration.test_fulfilment import CIPHER, LATER, set_up
+from tests.integration.test_fulfilment_concurrency import allocation_outcome
 
 ORDERS = 240
 PAGE = 12
@@ -87,25 +88,8 @@ def test_stages_running_at_once_review_every_order_and_allocate_every_approved_o
         overlapped = [stage.result() for stage in stages]
 
     with db.uow(write=False) as uow:
-        conn = uow.conn
-        verdicts = Counter(conn.execute(select(orders.c.review_status)).scalars())
-        states = Counter(
-            (status, bool(reason))
-            for status, reason in conn.execute(
-                select(orders.c.fulfilment_status, orders.c.fulfilment_reason).where(
-                    orders.c.review_status == "approved"
-                )
-            )
-        )
-        positions = conn.execute(select(stock_positions.c.on_hand, stock_positions.c.reserved)).all()
-        units = Counter()
-        for code, qty in conn.execute(
-            select(skus.c.code, parcel_lines.c.quantity)
-            .join(skus, skus.c.id == parcel_lines.c.sku_id)
-            .join(parcels, parcels.c.code == parcel_lines.c.parcel_code)
-            .where(parcels.c.status == "allocated")
-        ):
-            units[code] += qty
+        verdicts = Counter(uow.conn.execute(select(orders.c.review_status)).scalars())
+    states, positions, units = allocation_outcome(db)
     print(
         f"\nruns that found work while the stage before was at it: review {overlapped[1]}, allocation {overlapped[2]}"
     )
