@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 
+from presale_erp.adapters.db.sqlite_writers import QueuedWriterConnection, queue_file
+
 WRITE_OPTION = "presale_write"
 
 
@@ -19,7 +21,10 @@ def make_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> Engi
 
 
 def _sqlite_engine(url: str) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+    engine = create_engine(
+        url, connect_args={"timeout": 60, "check_same_thread": False, "factory": QueuedWriterConnection}
+    )
+    writers = queue_file(url)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -31,13 +36,21 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.close()
+        if writers:
+            dbapi_connection.open_queue(writers)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # A writer takes SQLite's single write lock up front, so two writers queue instead of both reading
         # a balance and one failing (or worse) when it upgrades to write.
         if conn.get_execution_options().get(WRITE_OPTION):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            dbapi = conn.connection.driver_connection
+            dbapi.join()
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                dbapi.leave()
+                raise
         else:
             conn.exec_driver_sql("BEGIN")
 
