@@ -20,13 +20,14 @@ import multiprocessing as mp
 import multiprocessing.connection
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import hot_sku
 from fixtures import one_bin_warehouse
@@ -161,8 +162,6 @@ def floor(db: Database, data: dict, batch: int) -> float:
 
 def waybills(db: Database, sample: int) -> None:
     """Tracking numbers for `sample` parcels from the carrier simulator over real HTTP (pooled, concurrent)."""
-    import threading
-
     import uvicorn
 
     server = uvicorn.Server(
@@ -246,13 +245,18 @@ def stages_at_once(url: str, count: int, batch: int, floor_seconds: float) -> No
     taken, reviewed = spawn.Event(), spawn.Event()
     results = spawn.Queue()
     workers = [
-        spawn.Process(target=_intake_worker, args=(url, count, batch, ready, taken, results), name="intake"),
-        spawn.Process(target=_review_worker, args=(url, batch, ready, taken, reviewed, results), name="review"),
-        spawn.Process(target=_allocation_worker, args=(url, batch, ready, reviewed, results), name="allocation"),
+        spawn.Process(target=_stage, args=(_intake, url, ready, count, batch, taken, results), name="intake"),
+        spawn.Process(target=_stage, args=(_review, url, ready, batch, taken, reviewed, results), name="review"),
+        spawn.Process(target=_stage, args=(_allocation, url, ready, batch, reviewed, results), name="allocation"),
     ]
     for worker in workers:
         worker.start()
-    ready.wait(timeout=_START_TIMEOUT_S)
+    try:
+        ready.wait(timeout=_START_TIMEOUT_S)
+    except threading.BrokenBarrierError:
+        for worker in workers:
+            worker.terminate()
+        raise SystemExit("a stage's worker failed to start (its error is above)") from None
     started = time.perf_counter()
     _until_all_end(workers)
     took = time.perf_counter() - started
@@ -280,17 +284,25 @@ def _until_all_end(workers: list[mp.process.BaseProcess]) -> None:
                 raise SystemExit(f"the {worker.name} worker failed (exit code {worker.exitcode})")
 
 
-def _stage_database(url: str, ready) -> Database:
-    """A worker's own engine, its start-up objects frozen (as jobs.queue does for a worker), then the start line."""
-    db = Database(make_engine(url))
+def _stage(work: Callable[..., None], url: str, ready, *args: Any) -> None:
+    """A stage's worker process: its own engine, its start-up objects frozen (as jobs.queue does for a worker),
+    then `work` from the start line. One that fails before the start line breaks it for all at once."""
+    try:
+        db = Database(make_engine(url))
+        work(db, ready, *args)
+    except BaseException:
+        ready.abort()
+        raise
+
+
+def _start(ready) -> None:
     gc.freeze()
     ready.wait(timeout=_START_TIMEOUT_S)
-    return db
 
 
-def _intake_worker(url: str, count: int, batch: int, ready, taken, results) -> None:
+def _intake(db: Database, ready, count: int, batch: int, taken, results) -> None:
     data = make_payloads(count)
-    db = _stage_database(url, ready)
+    _start(ready)
     for platform, bodies in data.items():
         pages = (bodies[start : start + batch] for start in range(0, len(bodies), batch))
         intake.intake_pages(db, CIPHER, SYSTEM, f"S-{platform.value}", pages, source="fetch", now=NOW)
@@ -298,8 +310,8 @@ def _intake_worker(url: str, count: int, batch: int, ready, taken, results) -> N
     results.put(("intake", sum(len(bodies) for bodies in data.values())))
 
 
-def _review_worker(url: str, batch: int, ready, taken, reviewed, results) -> None:
-    db = _stage_database(url, ready)
+def _review(db: Database, ready, batch: int, taken, reviewed, results) -> None:
+    _start(ready)
     decided = 0
     while True:
         last_round = taken.is_set()  # read before the run: a run started after intake ended sees all its orders
@@ -307,14 +319,14 @@ def _review_worker(url: str, batch: int, ready, taken, reviewed, results) -> Non
         decided += report.reviewed - report.waiting
         if last_round:
             break
-        if not report.reviewed:
+        if report.reviewed == report.waiting:  # nothing decided: orders left waiting are no work to hurry for
             time.sleep(0.02)
     reviewed.set()
     results.put(("review", decided))
 
 
-def _allocation_worker(url: str, batch: int, ready, reviewed, results) -> None:
-    db = _stage_database(url, ready)
+def _allocation(db: Database, ready, batch: int, reviewed, results) -> None:
+    _start(ready)
     allocated = 0
     while True:
         last_round = reviewed.is_set()

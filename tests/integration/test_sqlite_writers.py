@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 from collections.abc import Iterator
@@ -16,6 +15,8 @@ from presale_erp.adapters.db import sqlite_writers
 from presale_erp.adapters.db.engine import make_engine
 from presale_erp.adapters.db.sqlite_writers import queue_file
 from presale_erp.adapters.db.unit_of_work import Database
+
+fcntl = pytest.importorskip("fcntl", reason="advisory file locks are POSIX's; on Windows there is no writers' queue")
 
 
 @pytest.fixture
@@ -114,3 +115,19 @@ def test_a_queue_held_past_the_timeout_by_someone_who_is_not_writing_does_not_st
         os.close(stranger)
     with db.uow(write=False) as uow:
         assert uow.conn.execute(text("SELECT count(*) FROM notes")).scalar() == 1
+
+
+def test_a_database_whose_writers_queue_cannot_be_opened_is_written_without_one(tmp_path):
+    path = tmp_path / "shop.db"
+    Path(f"{path}.writers").mkdir()  # something that is not a lock file stands where it would go
+    db = Database(make_engine(f"sqlite:///{path}"))
+    try:
+        with db.uow() as uow:
+            uow.conn.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
+            uow.conn.execute(text("INSERT INTO notes (body) VALUES ('written')"))
+            assert uow.conn.connection.driver_connection.queue is None
+            uow.commit()
+        with db.uow(write=False) as uow:
+            assert uow.conn.execute(text("SELECT count(*) FROM notes")).scalar() == 1
+    finally:
+        db.dispose()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
@@ -66,19 +66,32 @@ def _until_upstream_ends(upstream: threading.Event, run: Callable[[], int]) -> i
 def test_stages_running_at_once_review_every_order_and_allocate_every_approved_one_without_overselling(db):
     set_up(db, hz=25, gz=15, lock_in=None)  # 40 teas and 5 cups for demand several times that
     bodies = _bodies()
-    taken, reviewed = threading.Event(), threading.Event()
+    taken, reviewed, decided_one = threading.Event(), threading.Event(), threading.Event()
+
+    def pages() -> Iterator[list[dict]]:
+        for number, start in enumerate(range(0, ORDERS, PAGE)):
+            if number == 3:  # the first two pages are committed by now: intake goes on once review has taken some
+                decided_one.wait(30)
+            yield bodies[start : start + PAGE]
 
     def take_in() -> None:
-        pages = (bodies[start : start + PAGE] for start in range(0, ORDERS, PAGE))
-        intake.intake_pages(db, CIPHER, SYSTEM, "TM-1", pages, source="fetch", now=NOW)
-        taken.set()
+        try:
+            intake.intake_pages(db, CIPHER, SYSTEM, "TM-1", pages(), source="fetch", now=NOW)
+        finally:  # a failed stage ends too: the next one finishes what it has and stops
+            taken.set()
+
+    def review_once() -> int:
+        report = review.review_pending(db, CIPHER, SYSTEM, now=LATER, batch=PAGE)
+        decided = report.reviewed - report.waiting
+        if decided:
+            decided_one.set()
+        return decided
 
     def review_all() -> int:
-        overlapped = _until_upstream_ends(
-            taken, lambda: review.review_pending(db, CIPHER, SYSTEM, now=LATER, batch=PAGE).reviewed
-        )
-        reviewed.set()
-        return overlapped
+        try:
+            return _until_upstream_ends(taken, review_once)
+        finally:
+            reviewed.set()
 
     def allocate_all() -> int:
         return _until_upstream_ends(reviewed, lambda: fulfilment.allocate(db, SYSTEM, now=LATER, batch=PAGE).allocated)

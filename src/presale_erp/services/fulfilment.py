@@ -71,8 +71,9 @@ def allocate(
     decided: the write mostly waits for the server. The next batch cannot lock the stock positions the batch in
     flight is writing, so it is decided on the counters that batch will leave, and its own write changes each
     position only where it still holds them (compare and set): a position someone else changed meanwhile fails
-    the write instead of being overwritten. A batch whose buyers the one in flight may be making parcels for
-    waits for it, so that merging sees those parcels. Should a write fail, for whatever reason, the batch
+    the write instead of being overwritten. A batch whose buyers the one in flight may be making parcels for,
+    or that could merge into a parcel already open, waits for it and is decided on locked rows: merging locks
+    parcels, and every writer locks stock positions before parcels. Should a write fail, for whatever reason, the batch
     decided after it is dropped unwritten and the failed one is decided again on locked rows; an error that
     persists there stops the run with nothing of that batch saved, as without the overlap."""
     return _Run(db, actor, now, batch, shop_id).run()
@@ -295,7 +296,9 @@ def _load(
         held=held,
         locked=locked,
         free={key: p.on_hand - p.reserved for key, p in locked.book.positions.items()},
-        open_rows=repo.open_parcels_for(conn, _may_merge_with_stored(rows, shops)),
+        # Ahead of the batch in flight, only when none was open (_may_decide_ahead): no parcel is locked before
+        # the positions are. One committed since is as one another worker makes at the same moment: not merged.
+        open_rows=repo.open_parcels_for(conn, _may_merge_with_stored(rows, shops)) if remembered is None else [],
         rates=rates,
         carrier_rules=repo.carrier_rules_of(conn, shop_ids),
         pins=repo.pins(conn, shop_ids),

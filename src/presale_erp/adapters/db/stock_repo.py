@@ -106,7 +106,9 @@ def _read_positions(
         .order_by(stock_positions.c.sku_id, stock_positions.c.warehouse_id)
     )
     positions: dict[PositionKey, StockPosition] = {}
-    for row in conn.execute(query.with_for_update() if for_update else query).mappings():
+    # FOR NO KEY UPDATE: writers exclude each other as with FOR UPDATE, but a reservation's insert (its foreign
+    # key's KEY SHARE lock on the position) does not wait for it, nor it for the insert.
+    for row in conn.execute(query.with_for_update(key_share=True) if for_update else query).mappings():
         key = (code_of_sku[row["sku_id"]], code_of_wh[row["warehouse_id"]])
         positions[key] = StockPosition(sku=key[0], warehouse=key[1], **{c: row[c] for c in COUNTERS})
     return positions
@@ -332,7 +334,7 @@ def save_if_unchanged(conn: Connection, stock: LockedStock, now: datetime) -> No
         select(stock_positions.c.sku_id)
         .where(tuple_(stock_positions.c.sku_id, stock_positions.c.warehouse_id).in_(changed))
         .order_by(stock_positions.c.sku_id, stock_positions.c.warehouse_id)
-        .with_for_update()
+        .with_for_update(key_share=True)  # as _read_positions locks them
     )
     conn.exec_driver_sql(_COMPARE_AND_SET_SQL, (now, moved_json, count))
 
