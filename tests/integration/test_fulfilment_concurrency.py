@@ -38,24 +38,7 @@ def test_concurrent_workers_never_oversell_and_every_order_ends_allocated_or_wai
     if db.engine.dialect.name != "postgresql":
         pytest.skip("concurrent writers need PostgreSQL; SQLite has one writer by design")
     set_up(db, hz=25, gz=15, lock_in=None)  # 40 teas and 5 cups for demand several times that
-    rng = random.Random(7)
-    bodies = [
-        payloads.taobao(
-            sample(
-                str(90_000 + n),
-                lines=[
-                    SimLine(sku, rng.randint(1, 2), Decimal("99.00")) for sku in rng.sample(SCARCE, rng.randint(1, 2))
-                ],
-                province=rng.choice(["浙江省", "广东省", "江苏省"]),
-                buyer_id=f"buyer-{n % 200}",  # some buyers order twice: their parcels may merge
-                phone=f"139{n % 200:08d}",
-                street=f"文三路 {n % 200} 号",
-                created=NOW - timedelta(hours=2),
-                modified=NOW + timedelta(seconds=n),
-            )
-        )
-        for n in range(ORDERS)
-    ]
+    bodies = orders_for_scarce_stock(ORDERS, first_id=90_000, buyers=200, seed=7)
     intake.intake(db, CIPHER, SYSTEM, "TM-1", bodies, source="fetch", now=NOW)
     review.review_pending(db, CIPHER, SYSTEM, now=LATER)
     barrier = Barrier(workers)
@@ -100,3 +83,26 @@ def allocation_outcome(db) -> tuple[Counter, list[tuple[int, int]], Counter]:
         ):
             units[code] += qty
     return states, positions, units
+
+
+def orders_for_scarce_stock(count: int, *, first_id: int, buyers: int, seed: int) -> list[dict]:
+    """Taobao orders for one or both scarce SKUs, from three provinces; buyer n orders again `buyers` orders
+    later (same phone and address), so some parcels may merge."""
+    rng = random.Random(seed)
+    return [
+        payloads.taobao(
+            sample(
+                str(first_id + n),
+                lines=[
+                    SimLine(sku, rng.randint(1, 2), Decimal("99.00")) for sku in rng.sample(SCARCE, rng.randint(1, 2))
+                ],
+                province=rng.choice(["浙江省", "广东省", "江苏省"]),
+                buyer_id=f"buyer-{n % buyers}",
+                phone=f"139{n % buyers:08d}",
+                street=f"文三路 {n % buyers} 号",
+                created=NOW - timedelta(hours=2),
+                modified=NOW + timedelta(seconds=n),
+            )
+        )
+        for n in range(count)
+    ]

@@ -3,49 +3,22 @@ takes what the stage before it has committed, page by page, and the night ends a
 
 from __future__ import annotations
 
-import random
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
-from decimal import Decimal
 
 from sqlalchemy import select
 
 from presale_erp.adapters.db.tables import orders
 from presale_erp.domain.access import SYSTEM
 from presale_erp.services import fulfilment, intake, review, stock
-from presale_erp.simulators import payloads
-from presale_erp.simulators.payloads import SimLine, sample
 from tests.conftest import NOW
 from tests.integration.test_fulfilment import CIPHER, LATER, set_up
-from tests.integration.test_fulfilment_concurrency import allocation_outcome
+from tests.integration.test_fulfilment_concurrency import allocation_outcome, orders_for_scarce_stock
 
 ORDERS = 240
 PAGE = 12
-SCARCE = ("TEA-250G", "CUP-GIFT")
-
-
-def _bodies() -> list[dict]:
-    rng = random.Random(11)
-    return [
-        payloads.taobao(
-            sample(
-                str(70_000 + n),
-                lines=[
-                    SimLine(sku, rng.randint(1, 2), Decimal("99.00")) for sku in rng.sample(SCARCE, rng.randint(1, 2))
-                ],
-                province=rng.choice(["浙江省", "广东省", "江苏省"]),
-                buyer_id=f"buyer-{n % 150}",  # some buyers order twice, pages apart: their parcels may merge
-                phone=f"139{n % 150:08d}",
-                street=f"文三路 {n % 150} 号",
-                created=NOW - timedelta(hours=2),
-                modified=NOW + timedelta(seconds=n),
-            )
-        )
-        for n in range(ORDERS)
-    ]
 
 
 def _until_upstream_ends(upstream: threading.Event, run: Callable[[], int]) -> int:
@@ -65,7 +38,7 @@ def _until_upstream_ends(upstream: threading.Event, run: Callable[[], int]) -> i
 
 def test_stages_running_at_once_review_every_order_and_allocate_every_approved_one_without_overselling(db):
     set_up(db, hz=25, gz=15, lock_in=None)  # 40 teas and 5 cups for demand several times that
-    bodies = _bodies()
+    bodies = orders_for_scarce_stock(ORDERS, first_id=70_000, buyers=150, seed=11)  # repeat buyers, pages apart
     taken, reviewed, decided_one = threading.Event(), threading.Event(), threading.Event()
 
     def pages() -> Iterator[list[dict]]:
