@@ -53,7 +53,7 @@ def states(db) -> dict[str, str]:
 
 def test_a_position_changed_while_a_batch_was_in_flight_is_not_overwritten_by_the_next(db):
     if db.engine.dialect.name != "postgresql":
-        pytest.skip("on SQLite batches are decided and written one after the other, on locked rows")
+        pytest.skip("on SQLite a batch is written before the next is decided (see test_fulfilment_decided_before_lock)")
     set_up(db, hz=10, gz=0, lock_in=None)
     paid_orders(db, 8100)
     refused: list[str] = []
@@ -108,7 +108,7 @@ def test_a_batch_that_cannot_be_written_stops_the_run_and_the_batches_after_it_s
 
 def test_stock_received_during_a_run_is_allocated_from_the_batch_after_the_one_in_flight(db):
     if db.engine.dialect.name != "postgresql":
-        pytest.skip("on SQLite batches are decided and written one after the other, on locked rows")
+        pytest.skip("on SQLite a batch is written before the next is decided (see test_fulfilment_decided_before_lock)")
     set_up(db, hz=2, gz=0, lock_in=None)
     paid_orders(db, 8300)
 

@@ -75,7 +75,10 @@ def allocate(
     or that could merge into a parcel already open, waits for it and is decided on locked rows: merging locks
     parcels, and every writer locks stock positions before parcels. Should a write fail, for whatever reason, the batch
     decided after it is dropped unwritten and the failed one is decided again on locked rows; an error that
-    persists there stops the run with nothing of that batch saved, as without the overlap."""
+    persists there stops the run with nothing of that batch saved, as without the overlap.
+
+    On SQLite, whose one write lock intake and review need too, a batch is read and decided before the run takes
+    the lock, and written as decided only if nothing it read has changed since (`_Run._send_checked`)."""
     return _Run(db, actor, now, batch, shop_id).run()
 
 
@@ -89,6 +92,10 @@ class _Run:
         self.report = AllocationReport()
         # Deciding ahead of the write in flight is PostgreSQL's: SQLite writes in this process, one batch at a time.
         self.remembered = stock_repo.RememberedPositions() if db.engine.dialect.name == "postgresql" else None
+        # SQLite has one write lock for the whole database. A batch decided on locked rows would hold it while it
+        # reads and decides (most of its time), and intake and review, running beside it on a peak night, could
+        # write nothing meanwhile. So there a batch is read and decided first, outside the lock (_send_checked).
+        self.decide_before_lock = db.engine.dialect.name == "sqlite"
         self.after_id = 0
         self.in_flight: _Decided | None = None
 
@@ -107,6 +114,8 @@ class _Run:
 
     def _send_next(self, writer: BatchWriter) -> bool:
         """Read, decide and send one batch to the writer; False once no order is left to try."""
+        if self.decide_before_lock:
+            return self._send_checked(writer)
         with ExitStack() as owned:
             uow = owned.enter_context(self.db.uow())
             rows = repo.candidates(uow.conn, after_id=self.after_id, limit=self.batch, shop_id=self.shop_id)
@@ -125,6 +134,41 @@ class _Run:
                 self.remembered.remember_changes(decided.stock)
             self.after_id, self.in_flight = rows[-1]["id"], decided
             writer.write(_commit, owned.pop_all(), uow, decided)  # the writer's now: it commits and closes it
+        return True
+
+    def _send_checked(self, writer: BatchWriter) -> bool:
+        """Read and decide a batch without the write lock, then take it. If nobody has written since the batch
+        was read, the decision is written as it is. Otherwise the batch is read again under the lock: if
+        everything the decision read is as it was, the decision stands (made again, it would be the same); if
+        anything differs (an order changed, stock moved, another worker took some orders), it is made again on
+        what is there now. Either way, what is written was decided on rows as they stand under the lock."""
+        with ExitStack() as owned:
+            uow = owned.enter_context(self.db.uow(write=False))
+            rows = repo.candidates(uow.conn, after_id=self.after_id, limit=self.batch, shop_id=self.shop_id)
+            if not rows:
+                self._land(writer)
+                return False
+            seen = _load(uow.conn, rows, _shops(uow.conn, {r["shop_id"] for r in rows}), self.now, None)
+            decided = _decide(seen, self.actor, self.now)
+            self._land(writer)
+            if uow.start_writing():
+                self.after_id, self.in_flight = rows[-1]["id"], decided
+                writer.write(_commit, owned.pop_all(), uow, decided)
+                return True
+        up_to = rows[-1]["id"]  # orders approved since, after these, are the next batch's
+        with ExitStack() as owned:
+            uow = owned.enter_context(self.db.uow())
+            rows = repo.candidates(
+                uow.conn, after_id=self.after_id, limit=self.batch, shop_id=self.shop_id, up_to=up_to
+            )
+            self.after_id = rows[-1]["id"] if len(rows) == self.batch else up_to
+            if not rows:
+                return True
+            now_seen = _load(uow.conn, rows, _shops(uow.conn, {r["shop_id"] for r in rows}), self.now, None)
+            if now_seen.read != seen.read:
+                decided = _decide(now_seen, self.actor, self.now)
+            self.in_flight = decided
+            writer.write(_commit, owned.pop_all(), uow, decided)
         return True
 
     def _may_decide_ahead(self, conn: Connection, rows: list[dict[str, Any]], shops: dict[int, dict[str, Any]]) -> bool:
@@ -167,11 +211,15 @@ def _decide_batch(
     """Everything a batch does, decided in memory: on locked positions, or on `remembered` counters (ahead)."""
     with statistics.planned_for_values(conn):
         batch = _load(conn, rows, shops, now, remembered)
+    return _decide(batch, actor, now, ahead=remembered is not None)
+
+
+def _decide(batch: _Batch, actor: Actor, now: datetime, *, ahead: bool = False) -> _Decided:
     outcome: dict[int, dict[str, Any]] = {}
     writes = _Writes()
     for shop_id in sorted(batch.shops):
         _allocate_shop(batch, shop_id, outcome, writes, actor, now)
-    return _Decided(rows, batch.locked, remembered is not None, writes, outcome, actor, now)
+    return _Decided(batch.rows, batch.locked, ahead, writes, outcome, actor, now)
 
 
 @dataclass
@@ -240,6 +288,9 @@ class _Batch:
     carrier_rules: dict[int, list[dict[str, Any]]]
     pins: dict[int, dict[int, set[int]]]
     price: Any
+    # Everything the decision reads, as read (before deciding changes the book): two batches that read alike
+    # are decided alike.
+    read: tuple
 
 
 def _load(
@@ -280,7 +331,13 @@ def _load(
     for h in held_rows:
         named = h | {"sku": skus[h["sku_id"]][0], "warehouse": wh_code[h["warehouse_id"]]}
         held[by_ref[(h["shop_id"], h["order_ref"])]].append(stock_repo.to_domain_reservation(named))
-    rates = [_rate(r, wh_code) for r in repo.rates(conn)]
+    rate_rows = repo.rates(conn)
+    rates = [_rate(r, wh_code) for r in rate_rows]
+    # Ahead of the batch in flight, only when none was open (_may_decide_ahead): no parcel is locked before
+    # the positions are. One committed since is as one another worker makes at the same moment: not merged.
+    open_rows = repo.open_parcels_for(conn, _may_merge_with_stored(rows, shops)) if remembered is None else []
+    carrier_rules = repo.carrier_rules_of(conn, shop_ids)
+    pins = repo.pins(conn, shop_ids)
     return _Batch(
         rows=rows,
         row_of={r["id"]: r for r in rows},
@@ -296,14 +353,28 @@ def _load(
         held=held,
         locked=locked,
         free={key: p.on_hand - p.reserved for key, p in locked.book.positions.items()},
-        # Ahead of the batch in flight, only when none was open (_may_decide_ahead): no parcel is locked before
-        # the positions are. One committed since is as one another worker makes at the same moment: not merged.
-        open_rows=repo.open_parcels_for(conn, _may_merge_with_stored(rows, shops)) if remembered is None else [],
+        open_rows=open_rows,
         rates=rates,
-        carrier_rules=repo.carrier_rules_of(conn, shop_ids),
-        pins=repo.pins(conn, shop_ids),
+        carrier_rules=carrier_rules,
+        pins=pins,
         # The same warehouse, province and weight come up thousands of times a batch: price each once.
         price=lru_cache(maxsize=65536)(lambda wh, province, grams: cheapest(rates, wh, province, grams)),
+        read=(
+            rows,
+            shops,
+            lines,
+            warehouses,
+            gift_rows,
+            dict(given),
+            held_rows,
+            skus,
+            wh_ids,
+            dict(locked.before),
+            open_rows,
+            rate_rows,
+            carrier_rules,
+            pins,
+        ),
     )
 
 

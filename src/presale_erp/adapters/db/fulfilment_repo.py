@@ -50,9 +50,12 @@ def save_policy(conn: Connection, row: dict[str, Any]) -> None:
     upsert(conn, shop_fulfilment, [row], key=["shop_id"], update=[c for c in row if c != "shop_id"])
 
 
-def candidates(conn: Connection, *, after_id: int, limit: int, shop_id: int | None = None) -> list[dict[str, Any]]:
-    """Approved, paid orders with no parcels yet (or waiting to try again), row-locked. SKIP LOCKED lets many
-    workers take disjoint batches instead of queueing on the same rows."""
+def candidates(
+    conn: Connection, *, after_id: int, limit: int, shop_id: int | None = None, up_to: int | None = None
+) -> list[dict[str, Any]]:
+    """Approved, paid orders with no parcels yet (or waiting to try again), row-locked, in id order after
+    `after_id` (and up to `up_to`, if given). SKIP LOCKED lets many workers take disjoint batches instead of
+    queueing on the same rows."""
     query = (
         select(
             orders.c.id,
@@ -86,6 +89,8 @@ def candidates(conn: Connection, *, after_id: int, limit: int, shop_id: int | No
     )
     if shop_id is not None:
         query = query.where(orders.c.shop_id == shop_id)
+    if up_to is not None:
+        query = query.where(orders.c.id <= up_to)
     return [dict(r) for r in conn.execute(query).mappings()]
 
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import psycopg
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from presale_erp.adapters.db.engine import WRITE_OPTION, make_engine
 from presale_erp.adapters.db.lookups import KnownCodes
@@ -42,6 +42,22 @@ class UnitOfWork:
             if _duplicate(error):
                 raise _conflict(error) from error
             raise
+
+    def start_writing(self) -> bool:
+        """SQLite: make a unit of work opened to read (`write=False`) a writer that keeps what it has read: join the
+        writers' queue and take the write lock now. False if another connection has committed since this one
+        began reading: SQLite then refuses the lock (what was read may be out of date), and the unit of work can
+        only be left (it rolls back)."""
+        self.conn.connection.driver_connection.join()
+        try:
+            self.conn.exec_driver_sql(_TAKE_WRITE_LOCK)
+        except OperationalError as error:
+            # SQLITE_BUSY_SNAPSHOT, or plain SQLITE_BUSY (a writer outside the queue): SQLite does not wait
+            # for a lock a reading transaction asks for, as waiting could not make what it read current.
+            if getattr(error.orig, "sqlite_errorcode", 0) & 0xFF == _SQLITE_BUSY:
+                return False
+            raise
+        return True
 
     def commit_with(self, statements: Sequence[tuple[str, tuple[Any, ...]]], *, prepare: bool = False) -> None:
         """PostgreSQL: run the unit of work's last statements and COMMIT in one round trip (a pipeline). For a
@@ -91,6 +107,11 @@ class UnitOfWork:
     @property
     def dialect(self) -> str:
         return self.conn.dialect.name
+
+
+# Any write statement takes SQLite's write lock as it starts, whether or not it then changes a row.
+_TAKE_WRITE_LOCK = "UPDATE audit_log SET id = id WHERE 0"
+_SQLITE_BUSY = 5
 
 
 def _duplicate(error: IntegrityError) -> bool:
