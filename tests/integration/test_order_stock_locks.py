@@ -205,3 +205,23 @@ def test_a_pre_order_that_already_holds_its_stock_is_activated_on_its_date(db):
     outcome = preorders.activate_due(db, SYSTEM, now=NOW + timedelta(days=6))
 
     assert outcome.activated == 1
+
+
+def test_a_page_prepared_before_a_campaign_opened_is_stored_with_the_campaigns_balance_deadline(db, monkeypatch):
+    """Intake builds a page's rows ahead of storing it, outside the write lock; what changed meanwhile wins."""
+    set_up(db, StockLockPolicy.ON_DEPOSIT, on_hand=10)
+    prepare = intake.prepare
+
+    def prepared_then_campaign_opened(*args):
+        ready = prepare(*args)
+        presale.create_campaign(db, SYSTEM, new_campaign(10, sku=TEA), now=NOW)
+        presale.open_campaign(db, SYSTEM, "D11", now=NOW)
+        return ready
+
+    monkeypatch.setattr(intake, "prepare", prepared_then_campaign_opened)
+    line = SimLine(TEA, 1, Decimal("198.00"))
+    body = payloads.taobao(sample("1001", stage="deposit", presale="deposit", deposit=Decimal("50.00"), lines=[line]))
+
+    intake.intake_pages(db, CIPHER, SYSTEM, "TM-1", [[body]], source="fetch", now=NOW)
+
+    assert stored(db, "1001")["balance_due_at"] == new_campaign().balance_ends_at

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -75,6 +75,30 @@ class Parsed:
     order: PlatformOrder
     raw: Any
     buyer_columns: dict[str, str] | None = None  # sealed ahead of storing (see `seal`); None: sealed when stored
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A page's order rows built ahead of storing, outside the write lock (SQLite has one, which the other
+    stages need too), on the SKU ids and campaign deadlines read then. Storing reads those again under the lock
+    and uses the rows only if it reads the same: else it builds them again."""
+
+    looked_up: tuple[dict[str, int], dict[int, datetime]]
+    rows: dict[str, tuple[PlatformOrder, dict[str, Any]]]  # platform order id -> its newest version and row
+
+
+def prepare(db: Database, cipher: PiiCipher, shop: dict[str, Any], parsed: list[Parsed], now: datetime) -> Prepared:
+    newest, item_of = _newest(parsed)
+    with db.uow(write=False) as uow:
+        looked_up = _look_up(uow.conn, shop["id"], newest.values())
+    due = _due(*looked_up)
+    return Prepared(
+        looked_up,
+        {
+            pid: (o, _order_row(o, shop["id"], cipher, now, due(o), item_of[pid].buyer_columns))
+            for pid, o in newest.items()
+        },
+    )
 
 
 def seal(cipher: PiiCipher, parsed: list[Parsed]) -> list[Parsed]:
@@ -147,8 +171,11 @@ def intake_pages(
         for page in pages:
             good, bad = parse_all(platform, page)
             good = seal(cipher, good)
+            ready = prepare(db, cipher, shop_row, good, now)
             total.add(
-                writer.write(_store_page, db, cipher, actor, shop_row, good, bad, len(page), source=source, now=now)
+                writer.write(
+                    _store_page, db, cipher, actor, shop_row, good, bad, len(page), source=source, now=now, ready=ready
+                )
             )
         total.add(writer.wait())
     return total
@@ -173,10 +200,13 @@ def _store_page(
     *,
     source: str,
     now: datetime,
+    ready: Prepared | None = None,
 ) -> IntakeReport:
     report = IntakeReport(received=received)
     with db.uow() as uow:
-        bad = bad + store(uow.conn, cipher, shop_row, good, source=source, now=now, report=report, actor=actor.label)
+        bad = bad + store(
+            uow.conn, cipher, shop_row, good, source=source, now=now, report=report, actor=actor.label, ready=ready
+        )
         report.dead_letter_ids = order_repo.insert_dead_letters(
             uow.conn,
             [
@@ -217,37 +247,24 @@ def store(
     now: datetime,
     report: IntakeReport,
     actor: str = "system:intake",
+    ready: Prepared | None = None,
 ) -> list[Rejected]:
     """Upsert the batch: new orders inserted, newer versions replace older ones, the rest change nothing.
-    Returns the versions refused for an illegal status change, for the dead-letter list."""
+    Returns the versions refused for an illegal status change, for the dead-letter list. `ready`: rows built
+    ahead (see `prepare`)."""
     shop_id = shop["id"]
-    newest: dict[str, PlatformOrder] = {}
-    item_of: dict[str, Parsed] = {}
-    for item in parsed:  # the same order twice in one batch: keep its newest version
-        order = item.order
-        kept = newest.get(order.platform_order_id)
-        if kept is None or supersedes(order, kept.modified_at, kept.status.value):
-            newest[order.platform_order_id] = order
-            item_of[order.platform_order_id] = item
+    newest, item_of = _newest(parsed)
     report.unchanged += len(parsed) - len(newest)
     existing = order_repo.lock_existing(conn, shop_id, list(newest))
-    sku_ids = order_repo.sku_ids_by_code(
-        conn, [line.sku_code for o in newest.values() for line in o.lines if line.sku_code]
-    )
-    campaign_due = order_repo.campaign_balance_due(conn, shop_id, set(sku_ids.values()))
-
-    def due(order: PlatformOrder) -> datetime | None:
-        """The platform's own balance deadline, else the end of the campaign's balance window for its goods."""
-        if order.balance_due_at or order.presale_type is not PresaleType.DEPOSIT:
-            return order.balance_due_at
-        ends = [
-            campaign_due[sku_ids[line.sku_code]]
-            for line in order.lines
-            if line.sku_code in sku_ids and sku_ids[line.sku_code] in campaign_due
-        ]
-        return max(ends) if ends else None
+    looked_up = _look_up(conn, shop_id, newest.values())
+    sku_ids = looked_up[0]
+    due = _due(*looked_up)
+    built = ready.rows if ready is not None and ready.looked_up == looked_up else {}
 
     def row_of(order: PlatformOrder) -> dict[str, Any]:
+        order_then, row = built.get(order.platform_order_id, (None, None))
+        if order_then is order and row is not None:
+            return row
         sealed = item_of[order.platform_order_id].buyer_columns
         return _order_row(order, shop_id, cipher, now, due(order), sealed)
 
@@ -344,6 +361,40 @@ def store(
     report.updated += len(replacing)
     report.unchanged += len(stale_ids)
     return refused
+
+
+def _newest(parsed: list[Parsed]) -> tuple[dict[str, PlatformOrder], dict[str, Parsed]]:
+    """Each order's newest version in the batch (the same order twice: keep its newest), and where it came from."""
+    newest: dict[str, PlatformOrder] = {}
+    item_of: dict[str, Parsed] = {}
+    for item in parsed:
+        order = item.order
+        kept = newest.get(order.platform_order_id)
+        if kept is None or supersedes(order, kept.modified_at, kept.status.value):
+            newest[order.platform_order_id] = order
+            item_of[order.platform_order_id] = item
+    return newest, item_of
+
+
+def _look_up(conn, shop_id: int, orders: Iterable[PlatformOrder]) -> tuple[dict[str, int], dict[int, datetime]]:
+    """The SKU id of each code the orders name, and each of those SKUs' campaign balance deadline."""
+    sku_ids = order_repo.sku_ids_by_code(conn, [line.sku_code for o in orders for line in o.lines if line.sku_code])
+    return sku_ids, order_repo.campaign_balance_due(conn, shop_id, set(sku_ids.values()))
+
+
+def _due(sku_ids: dict[str, int], campaign_due: dict[int, datetime]) -> Callable[[PlatformOrder], datetime | None]:
+    def due(order: PlatformOrder) -> datetime | None:
+        """The platform's own balance deadline, else the end of the campaign's balance window for its goods."""
+        if order.balance_due_at or order.presale_type is not PresaleType.DEPOSIT:
+            return order.balance_due_at
+        ends = [
+            campaign_due[sku_ids[line.sku_code]]
+            for line in order.lines
+            if line.sku_code in sku_ids and sku_ids[line.sku_code] in campaign_due
+        ]
+        return max(ends) if ends else None
+
+    return due
 
 
 REVIEWED = ("approved", "held", "rejected")
