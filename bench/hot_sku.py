@@ -11,17 +11,21 @@ API worker holding the desk would be pinned the same way in production. Both fig
 Two phases on the same database in the same run, each for the same time:
 - baseline: each client on its own raw DBAPI connection loops one conditional
   `UPDATE stock_positions SET reserved = reserved + 1 WHERE ... AND on_hand - reserved >= 1` and a commit;
-- product: each client calls ReservationDesk.reserve (the API's path: group commit, reservation and audit rows);
-- ceiling (PostgreSQL): the same 64 client threads handing requests to one bare group-commit loop in this process
-  (lock the row, insert the reservation rows, bump `reserved`, commit; no domain, audit or idempotency): what one
-  Python process can reach on this machine at all, to read the product's figure against.
+- product: each client a coroutine of one event loop awaiting ReservationDesk.reserve_async, as the API's
+  POST /api/v1/reservations does for each request (group commit, reservation and audit rows): the figure compared
+  with the baseline;
+- product, a thread per client: the same through ReservationDesk.reserve, for callers that block a thread each;
+- ceiling (PostgreSQL): 64 coroutines handing requests to one bare group-commit loop in this process (lock the
+  row, insert the reservation rows, bump `reserved`, commit; no domain, audit or idempotency): what one Python
+  process can reach on this machine at all, to read the product's figure against.
 After each phase: nothing oversold (reserved <= on_hand, and every counted success is in `reserved`), and after
-the product phase the ledger check is clean.
+the product phases the ledger check is clean.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -31,7 +35,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,25 +75,29 @@ def measure(url: str, clients: int = 64, seconds: float = 5.0, lanes: int = 0) -
         base = _report("baseline (conditional UPDATE)", db, baseline, baseline_s)
         _reset_reserved(db)
         with ReservationDesk(db, lanes=lanes) as desk:
-            product, product_s = _run_clients(clients, seconds, _product_client(desk))
-        prod = _report("product (ReservationDesk)", db, product, product_s)
+            product, product_s = _run_coroutines(clients, seconds, _product_coroutine(desk, "async"))
+            prod = _report("product (desk, async callers)", db, product, product_s)
+            threaded, threaded_s = _run_clients(clients, seconds, _product_client(desk, "threads"))
+            threads = _report("product (desk, a thread each)", db, threaded, threaded_s, before=product)
         discrepancies = stock.ledger_discrepancies(db)
         if db.engine.dialect.name == "postgresql":
-            ceiling, ceiling_s = _run_clients(clients, seconds, _bare_group_commit(url, seconds))
+            ceiling, ceiling_s = _run_coroutines(clients, seconds, _bare_group_commit(url, seconds))
             rate = ceiling / ceiling_s
             print(f"  {'ceiling (bare group commit)':<32} {ceiling:>8} in {ceiling_s:5.2f} s = {rate:8.0f}/s")
     finally:
         db.dispose()
     ratio = prod["per_s"] / base["per_s"]
-    print(f"  product / baseline: {ratio:.1f}x   ledger discrepancies after product phase: {len(discrepancies)}")
+    print(f"  product / baseline: {ratio:.1f}x   ledger discrepancies after product phases: {len(discrepancies)}")
+    phases = (base, prod, threads)
     return {
         "clients": clients,
         "seconds": seconds,
         "baseline": base,
         "product": prod,
+        "product_threads": threads,
         "ratio": ratio,
         "ledger_discrepancies": discrepancies,
-        "clean": base["oversold"] == prod["oversold"] == 0 and base["lost"] == prod["lost"] == 0 and not discrepancies,
+        "clean": not any(p["oversold"] or p["lost"] for p in phases) and not discrepancies,
     }
 
 
@@ -108,6 +116,7 @@ def _set_up(db: Database) -> None:
 
 
 Client = Callable[[int, float], int]  # (client number, deadline) -> reservations made
+Coroutine = Callable[[int, float], Awaitable[int]]  # the same, for a coroutine
 
 
 def _run_clients(clients: int, seconds: float, client: Client) -> tuple[int, float]:
@@ -126,6 +135,19 @@ def _run_clients(clients: int, seconds: float, client: Client) -> tuple[int, flo
         start.wait()
         made = sum(f.result() for f in futures)
         return made, time.perf_counter() - started
+
+
+def _run_coroutines(clients: int, seconds: float, client: Coroutine) -> tuple[int, float]:
+    """Every client a coroutine of one event loop (as an async API worker serves its requests), started at once,
+    each working until the deadline. Returns reservations made and wall time."""
+
+    async def everyone() -> int:
+        deadline = time.perf_counter() + seconds
+        return sum(await asyncio.gather(*(client(n, deadline) for n in range(clients))))
+
+    started = time.perf_counter()
+    made = asyncio.run(everyone())
+    return made, time.perf_counter() - started
 
 
 def _baseline_client(url: str) -> Client:
@@ -153,16 +175,18 @@ def _baseline_client(url: str) -> Client:
     return client
 
 
-def _product_client(desk: ReservationDesk) -> Client:
+def _product_client(desk: ReservationDesk, phase: str) -> Client:
+    """Each reservation with an id of its own: an id used before would be answered as a replay, reserving nothing."""
+
     def client(n: int, deadline: float) -> int:
         made = 0
         while time.perf_counter() < deadline:
             try:
                 desk.reserve(
                     SYSTEM,
-                    [stock.ReservationLine(f"hot:{n}:{made}", SKU, WAREHOUSE, 1)],
+                    [stock.ReservationLine(f"{phase}:{n}:{made}", SKU, WAREHOUSE, 1)],
                     shop=None,
-                    order_ref=f"hot:{n}:{made}",
+                    order_ref=f"{phase}:{n}:{made}",
                     expires_at=None,
                     now=NOW,
                 )
@@ -174,9 +198,31 @@ def _product_client(desk: ReservationDesk) -> Client:
     return client
 
 
-def _bare_group_commit(url: str, seconds: float) -> Client:
-    """One committer thread on a raw connection serving every client: the least Python a group commit needs."""
-    requests: SimpleQueue[tuple[str, threading.Lock]] = SimpleQueue()
+def _product_coroutine(desk: ReservationDesk, phase: str) -> Coroutine:
+    async def client(n: int, deadline: float) -> int:
+        made = 0
+        while time.perf_counter() < deadline:
+            try:
+                await desk.reserve_async(
+                    SYSTEM,
+                    [stock.ReservationLine(f"{phase}:{n}:{made}", SKU, WAREHOUSE, 1)],
+                    shop=None,
+                    order_ref=f"{phase}:{n}:{made}",
+                    expires_at=None,
+                    now=NOW,
+                )
+            except InsufficientStock:
+                break
+            made += 1
+        return made
+
+    return client
+
+
+def _bare_group_commit(url: str, seconds: float) -> Coroutine:
+    """One committer thread on a raw connection serving every client, and waking the clients' event loop once
+    per batch: the least Python a group commit needs."""
+    requests: SimpleQueue[tuple[str, asyncio.Future, asyncio.AbstractEventLoop]] = SimpleQueue()
     sku_id, warehouse_id = _position_ids(url)
     stop_at = time.perf_counter() + seconds + 1.0
 
@@ -193,23 +239,27 @@ def _bare_group_commit(url: str, seconds: float) -> Client:
                         batch.append(requests.get_nowait())
                     except Empty:
                         break
-                _bare_commit(conn, sku_id, warehouse_id, [rid for rid, _ in batch])
-                for _, answered in batch:
-                    answered.release()
+                _bare_commit(conn, sku_id, warehouse_id, [rid for rid, _, _ in batch])
+                batch[0][2].call_soon_threadsafe(_answer_all, [answered for _, answered, _ in batch])
 
     threading.Thread(target=committer, daemon=True).start()
 
-    def client(n: int, deadline: float) -> int:
+    async def client(n: int, deadline: float) -> int:
         made = 0
+        loop = asyncio.get_running_loop()
         while time.perf_counter() < deadline:
-            answered = threading.Lock()
-            answered.acquire()
-            requests.put((f"bare:{n}:{made}", answered))
-            answered.acquire()
+            answered = loop.create_future()
+            requests.put((f"bare:{n}:{made}", answered, loop))
+            await answered
             made += 1
         return made
 
     return client
+
+
+def _answer_all(answered: list[asyncio.Future]) -> None:
+    for future in answered:
+        future.set_result(None)
 
 
 def _bare_commit(conn: Any, sku_id: int, warehouse_id: int, ids: list[str]) -> None:
@@ -272,10 +322,11 @@ def _reset_reserved(db: Database) -> None:
         conn.execute(text("UPDATE stock_positions SET reserved = 0"))
 
 
-def _report(label: str, db: Database, made: int, seconds: float) -> dict[str, Any]:
+def _report(label: str, db: Database, made: int, seconds: float, *, before: int = 0) -> dict[str, Any]:
+    """`before`: what the position held reserved when the phase began."""
     view = stock_views.position_detail(db, sku=SKU, warehouse=WAREHOUSE)
     oversold = max(view["reserved"] - view["on_hand"], 0)
-    lost = made - view["reserved"]  # a success the position does not show (or a reservation nobody was told of)
+    lost = made - (view["reserved"] - before)  # a success the position does not show (or one nobody was told of)
     rate = made / seconds
     print(
         f"  {label:<32} {made:>8} in {seconds:5.2f} s = {rate:8.0f}/s   "

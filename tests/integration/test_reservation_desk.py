@@ -3,6 +3,7 @@ transaction, and each still gets exactly what stock.reserve would have given it.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from presale_erp.adapters.db import stock_repo
 from presale_erp.domain.access import SYSTEM
 from presale_erp.domain.errors import Conflict, InsufficientStock, InvalidRequest, NotFound
-from presale_erp.services import stock, stock_views
+from presale_erp.services import reservation_desk, stock, stock_views
 from presale_erp.services.reservation_desk import ReservationDesk
 from tests import builders
 from tests.conftest import NOW
@@ -112,6 +113,48 @@ def test_sixty_four_buyers_racing_for_forty_units_get_exactly_forty(db, desk):
     view = stock_views.position_detail(db, sku="TEA-250G", warehouse="HZ")
     assert (view["reserved"], view["available_to_sell"]) == (UNITS, 0)
     assert stock.ledger_discrepancies(db) == []
+
+
+async def reserve_async(desk: ReservationDesk, *lines: stock.ReservationLine, order: str) -> str:
+    try:
+        await desk.reserve_async(SYSTEM, list(lines), shop=None, order_ref=order, expires_at=None, now=NOW)
+    except InsufficientStock:
+        return "insufficient stock"
+    return "reserved"
+
+
+def test_sixty_four_coroutines_of_one_event_loop_racing_for_forty_units_get_exactly_forty(db, desk, monkeypatch):
+    """The async API's path: callers wait on their event loop, and a batch wakes that loop once."""
+    builders.stocked(db, UNITS)
+    wake_ups: list[int] = []
+    real = reservation_desk._resolve_all
+    monkeypatch.setattr(
+        reservation_desk, "_resolve_all", lambda waitings: (wake_ups.append(len(waitings)), real(waitings))
+    )
+
+    async def crowd() -> list[str]:
+        return await asyncio.gather(*(reserve_async(desk, line(f"A{n}:1"), order=f"A{n}") for n in range(CLIENTS)))
+
+    outcomes = asyncio.run(crowd())
+
+    assert (outcomes.count("reserved"), outcomes.count("insufficient stock")) == (UNITS, CLIENTS - UNITS)
+    assert reserved(db) == UNITS
+    assert sum(wake_ups) == CLIENTS and len(wake_ups) < CLIENTS  # callers of one batch woken together
+    assert stock.ledger_discrepancies(db) == []
+
+
+def test_a_coroutine_that_stops_waiting_leaves_the_desk_serving_the_rest(db, desk):
+    builders.stocked(db, UNITS)
+
+    async def one_gives_up() -> list[str]:
+        quitter = asyncio.ensure_future(reserve_async(desk, line("Q:1"), order="Q"))
+        await asyncio.sleep(0)
+        quitter.cancel()  # its reservation may still be made: a retry with the same id is then a replay
+        others = asyncio.gather(*(reserve_async(desk, line(f"B{n}:1"), order=f"B{n}") for n in range(5)))
+        return await asyncio.wait_for(others, timeout=30)  # fails, rather than hangs, should they be forgotten
+
+    assert asyncio.run(one_gives_up()) == ["reserved"] * 5
+    assert reserve(desk, line("Q:1"), order="Q").reservations[0]["id"] == "Q:1"
 
 
 def test_a_request_short_on_its_second_line_reserves_nothing_while_the_rest_of_its_batch_does(db, desk, monkeypatch):

@@ -20,6 +20,8 @@ fails its compare-and-set too; the desk decides them again, in order, on locked 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 import threading
 import time
@@ -42,33 +44,81 @@ _SPLIT_FROM = 32
 
 
 class _Waiting:
-    """A caller waiting for its answer. A bare lock as the latch: a crowd of callers is woken once per batch, and
-    a Future's condition variable costs several times more per wake-up than releasing a lock."""
+    """A caller waiting for its answer: a thread blocked on a bare lock (a crowd of callers is woken once per
+    batch, and a Future's condition variable costs several times more per wake-up than releasing a lock), or a
+    coroutine awaiting an asyncio future on its event loop (see `ReservationDesk.reserve_async`)."""
 
-    __slots__ = ("_answered", "_error", "_outcome", "call")
+    __slots__ = ("_answered", "_error", "_outcome", "call", "future", "loop")
 
-    def __init__(self, call: ReserveCall) -> None:
+    def __init__(
+        self,
+        call: ReserveCall,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         self.call = call
         self._outcome: ReservationOutcome | None = None
         self._error: BaseException | None = None
-        self._answered = threading.Lock()
-        self._answered.acquire()
+        self.loop = loop
+        self.future: asyncio.Future[ReservationOutcome] | None = None
+        self._answered: threading.Lock | None = None
+        if loop is None:
+            self._answered = threading.Lock()
+            self._answered.acquire()
+        else:
+            self.future = loop.create_future()
 
-    def answer(self, outcome: ReservationOutcome | None = None, error: BaseException | None = None) -> None:
-        """Exactly once per caller."""
+    def settle(self, outcome: ReservationOutcome | None = None, error: BaseException | None = None) -> None:
+        """Record the answer; the caller learns it when woken (`_wake`). Exactly once per caller."""
         self._outcome, self._error = outcome, error
+
+    def release(self) -> None:
+        """Unblock the thread waiting for the settled answer."""
+        assert self._answered is not None
         self._answered.release()
 
     def wait(self) -> ReservationOutcome:
+        assert self._answered is not None
         with self._answered:
-            if self._error is not None:
-                raise self._error
-            assert self._outcome is not None
-            return self._outcome
+            return self._result()
+
+    def _result(self) -> ReservationOutcome:
+        if self._error is not None:
+            raise self._error
+        assert self._outcome is not None
+        return self._outcome
+
+    def resolve(self) -> None:
+        """On the caller's event loop: hand the answer to the coroutine awaiting it (unless it gave up)."""
+        assert self.future is not None
+        if self.future.done():
+            return
+        if self._error is not None:
+            self.future.set_exception(self._error)
+        else:
+            self.future.set_result(self._result())
 
     @property
     def answered(self) -> bool:
         return self._outcome is not None or self._error is not None
+
+
+def _wake(answered: Sequence[_Waiting]) -> None:
+    """Wake callers whose answers are settled: each blocked thread by its lock, and the coroutines of one event
+    loop all in one callback (one wake-up of that loop's thread per batch, not one per caller)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Waiting]] = {}
+    for waiting in answered:
+        if waiting.loop is None:
+            waiting.release()
+        else:
+            by_loop.setdefault(waiting.loop, []).append(waiting)
+    for loop, waitings in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop was closed: nobody is left to tell
+            loop.call_soon_threadsafe(_resolve_all, waitings)
+
+
+def _resolve_all(waitings: list[_Waiting]) -> None:
+    for waiting in waitings:
+        waiting.resolve()
 
 
 class _Flight:
@@ -178,11 +228,33 @@ class ReservationDesk:
         call = ReserveCall(actor, list(lines), shop, order_ref, expires_at, now)
         call.check()  # a malformed request is refused at once, without waiting for a batch
         waiting = _Waiting(call)
+        self._hand_in(waiting)
+        return waiting.wait()
+
+    async def reserve_async(
+        self,
+        actor: Actor,
+        lines: Sequence[ReservationLine],
+        *,
+        shop: str | None,
+        order_ref: str | None,
+        expires_at: datetime | None,
+        now: datetime,
+    ) -> ReservationOutcome:
+        """`reserve` for a coroutine: it waits on its event loop, holding no thread. A crowd of requests arriving
+        through one loop (an async API worker) is answered with one wake-up of that loop per batch."""
+        call = ReserveCall(actor, list(lines), shop, order_ref, expires_at, now)
+        call.check()
+        waiting = _Waiting(call, asyncio.get_running_loop())
+        self._hand_in(waiting)
+        assert waiting.future is not None
+        return await waiting.future
+
+    def _hand_in(self, waiting: _Waiting) -> None:
         with self._closing:
             if self._closed:
                 raise RuntimeError("The reservation desk is closed.")
             self._queue.put(waiting)
-        return waiting.wait()
 
     def close(self) -> None:
         """Serve every request already queued, then stop the committer thread."""
@@ -357,17 +429,19 @@ class ReservationDesk:
                 break
             if isinstance(waiting, _Waiting):
                 leftovers.append(waiting)
-        for waiting in leftovers:
-            if not waiting.answered:
-                waiting.answer(error=stopped)
+        unanswered = [waiting for waiting in leftovers if not waiting.answered]
+        for waiting in unanswered:
+            waiting.settle(error=stopped)
+        _wake(unanswered)
 
 
 def _answer(batch: list[_Waiting], results: Sequence[ReservationOutcome | Exception]) -> None:
     for waiting, result in zip(batch, results, strict=True):
         if isinstance(result, Exception):
-            waiting.answer(error=result)
+            waiting.settle(error=result)
         else:
-            waiting.answer(result)
+            waiting.settle(result)
+    _wake(batch)
 
 
 def _only(results: list[ReservationOutcome | DomainError]) -> ReservationOutcome | DomainError:

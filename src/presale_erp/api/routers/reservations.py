@@ -85,10 +85,11 @@ class ShipIn(BaseModel):
 
 
 @router.post("", response_model=ReserveOut, status_code=201, summary="Reserve stock for order lines, all or none")
-def reserve(body: ReserveIn, actor: Reserve, desk: ReservationDeskDep, now: NowDep, response: Response) -> dict:
+async def reserve(body: ReserveIn, actor: Reserve, desk: ReservationDeskDep, now: NowDep, response: Response) -> dict:
     expires_at = body.expires_at or (now + timedelta(minutes=body.lease_minutes) if body.lease_minutes else None)
-    # Through the desk, so that many shops reserving the same SKU at once share commits.
-    outcome = desk.reserve(
+    # Through the desk, so that many shops reserving the same SKU at once share commits; awaited on the event
+    # loop, so that a flash sale's crowd holds no worker threads and is woken once per batch.
+    outcome = await desk.reserve_async(
         actor,
         [stock.ReservationLine(line.id, line.sku, line.warehouse, line.quantity, line.stage) for line in body.lines],
         shop=body.shop,
