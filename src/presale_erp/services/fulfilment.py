@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from presale_erp.adapters.db import audit_repo, order_lock_repo, statistics, stock_repo
+from presale_erp.adapters.db import audit_repo, order_lock_repo, read_replay, statistics, stock_repo
 from presale_erp.adapters.db import fulfilment_repo as repo
 from presale_erp.adapters.db.unit_of_work import BatchWriter, Database, UnitOfWork
 from presale_erp.domain.access import Actor
@@ -138,38 +138,48 @@ class _Run:
 
     def _send_checked(self, writer: BatchWriter) -> bool:
         """Read and decide a batch without the write lock, then take it. If nobody has written since the batch
-        was read, the decision is written as it is. Otherwise the batch is read again under the lock: if
-        everything the decision read is as it was, the decision stands (made again, it would be the same); if
-        anything differs (an order changed, stock moved, another worker took some orders), it is made again on
-        what is there now. Either way, what is written was decided on rows as they stand under the lock."""
+        was read, the decision is written as it is. Otherwise what the decision read is read again under the
+        lock, raw (read_replay): if it is all as it was, the decision stands (made again, it would be the
+        same); if anything differs (an order changed, stock moved, another worker took some orders), it is made
+        again on what is there now. Either way, what is written was decided on rows as they stand under the
+        lock."""
         with ExitStack() as owned:
             uow = owned.enter_context(self.db.uow(write=False))
-            rows = repo.candidates(uow.conn, after_id=self.after_id, limit=self.batch, shop_id=self.shop_id)
-            if not rows:
+            # Bounded by its last order, the batch stays the same batch when more orders become candidates.
+            up_to = repo.batch_end(uow.conn, after_id=self.after_id, limit=self.batch, shop_id=self.shop_id)
+            if up_to is None:
                 self._land(writer)
                 return False
-            seen = _load(uow.conn, rows, _shops(uow.conn, {r["shop_id"] for r in rows}), self.now, None)
+            with read_replay.recording(uow.conn) as reads:
+                seen = self._read_up_to(uow, up_to)
+            assert seen is not None  # the batch's end is one of them, read in the same snapshot
             decided = _decide(seen, self.actor, self.now)
             self._land(writer)
             if uow.start_writing():
-                self.after_id, self.in_flight = rows[-1]["id"], decided
+                self.after_id, self.in_flight = up_to, decided
                 writer.write(_commit, owned.pop_all(), uow, decided)
                 return True
-        up_to = rows[-1]["id"]  # orders approved since, after these, are the next batch's
+            as_read = read_replay.rows_now(uow.conn, reads)  # still in the snapshot the batch was decided on
         with ExitStack() as owned:
             uow = owned.enter_context(self.db.uow())
-            rows = repo.candidates(
-                uow.conn, after_id=self.after_id, limit=self.batch, shop_id=self.shop_id, up_to=up_to
-            )
-            self.after_id = rows[-1]["id"] if len(rows) == self.batch else up_to
-            if not rows:
-                return True
-            now_seen = _load(uow.conn, rows, _shops(uow.conn, {r["shop_id"] for r in rows}), self.now, None)
-            if now_seen.read != seen.read:
+            if read_replay.rows_now(uow.conn, reads) != as_read:
+                now_seen = self._read_up_to(uow, up_to)
+                if now_seen is None:
+                    self.after_id = up_to
+                    return True
+                # more orders may have become candidates among these than one batch takes: the rest come next
+                up_to = up_to if len(now_seen.rows) < self.batch else now_seen.rows[-1]["id"]
                 decided = _decide(now_seen, self.actor, self.now)
-            self.in_flight = decided
+            self.after_id, self.in_flight = up_to, decided
             writer.write(_commit, owned.pop_all(), uow, decided)
         return True
+
+    def _read_up_to(self, uow: UnitOfWork, up_to: int) -> _Batch | None:
+        """The batch of candidates up to `up_to` and all its decision reads, on rows as they are (None: none)."""
+        rows = repo.candidates(uow.conn, after_id=self.after_id, limit=self.batch, shop_id=self.shop_id, up_to=up_to)
+        if not rows:
+            return None
+        return _load(uow.conn, rows, _shops(uow.conn, {r["shop_id"] for r in rows}), self.now, None)
 
     def _may_decide_ahead(self, conn: Connection, rows: list[dict[str, Any]], shops: dict[int, dict[str, Any]]) -> bool:
         """Ahead of the batch in flight, unless a parcel this batch could merge with is open (merging locks it,
@@ -288,9 +298,6 @@ class _Batch:
     carrier_rules: dict[int, list[dict[str, Any]]]
     pins: dict[int, dict[int, set[int]]]
     price: Any
-    # Everything the decision reads, as read (before deciding changes the book): two batches that read alike
-    # are decided alike.
-    read: tuple
 
 
 def _load(
@@ -331,13 +338,7 @@ def _load(
     for h in held_rows:
         named = h | {"sku": skus[h["sku_id"]][0], "warehouse": wh_code[h["warehouse_id"]]}
         held[by_ref[(h["shop_id"], h["order_ref"])]].append(stock_repo.to_domain_reservation(named))
-    rate_rows = repo.rates(conn)
-    rates = [_rate(r, wh_code) for r in rate_rows]
-    # Ahead of the batch in flight, only when none was open (_may_decide_ahead): no parcel is locked before
-    # the positions are. One committed since is as one another worker makes at the same moment: not merged.
-    open_rows = repo.open_parcels_for(conn, _may_merge_with_stored(rows, shops)) if remembered is None else []
-    carrier_rules = repo.carrier_rules_of(conn, shop_ids)
-    pins = repo.pins(conn, shop_ids)
+    rates = [_rate(r, wh_code) for r in repo.rates(conn)]
     return _Batch(
         rows=rows,
         row_of={r["id"]: r for r in rows},
@@ -353,28 +354,14 @@ def _load(
         held=held,
         locked=locked,
         free={key: p.on_hand - p.reserved for key, p in locked.book.positions.items()},
-        open_rows=open_rows,
+        # Ahead of the batch in flight, only when none was open (_may_decide_ahead): no parcel is locked before
+        # the positions are. One committed since is as one another worker makes at the same moment: not merged.
+        open_rows=repo.open_parcels_for(conn, _may_merge_with_stored(rows, shops)) if remembered is None else [],
         rates=rates,
-        carrier_rules=carrier_rules,
-        pins=pins,
+        carrier_rules=repo.carrier_rules_of(conn, shop_ids),
+        pins=repo.pins(conn, shop_ids),
         # The same warehouse, province and weight come up thousands of times a batch: price each once.
         price=lru_cache(maxsize=65536)(lambda wh, province, grams: cheapest(rates, wh, province, grams)),
-        read=(
-            rows,
-            shops,
-            lines,
-            warehouses,
-            gift_rows,
-            dict(given),
-            held_rows,
-            skus,
-            wh_ids,
-            dict(locked.before),
-            open_rows,
-            rate_rows,
-            carrier_rules,
-            pins,
-        ),
     )
 
 

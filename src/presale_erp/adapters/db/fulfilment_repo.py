@@ -74,24 +74,42 @@ def candidates(
             orders.c.allocation_round,
             orders.c.preorder_status,
         )
-        .where(
-            orders.c.fulfilment_status.in_(("pending", "waiting", "partial")),
-            orders.c.review_status == "approved",
-            orders.c.status == "paid",
-            # a waiting 预订单 with in-stock lines may ship those now (现货先发), if its shop says so
-            or_(orders.c.preorder_status != "waiting", orders.c.mixed_presale.is_(True)),
-            orders.c.refund_requested.is_(False),
-            orders.c.id > after_id,
-        )
+        .where(*_waiting_for_allocation(after_id, shop_id, up_to))
         .order_by(orders.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    if shop_id is not None:
-        query = query.where(orders.c.shop_id == shop_id)
-    if up_to is not None:
-        query = query.where(orders.c.id <= up_to)
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def batch_end(conn: Connection, *, after_id: int, limit: int, shop_id: int | None = None) -> int | None:
+    """The id of the last of the next `limit` candidates after `after_id` (None: there are none), read from the
+    index alone: a batch bounded by it stays the same batch when orders after it become candidates."""
+    first = (
+        select(orders.c.id)
+        .where(*_waiting_for_allocation(after_id, shop_id, None))
+        .order_by(orders.c.id)
+        .limit(limit)
+        .subquery()
+    )
+    return conn.execute(select(func.max(first.c.id))).scalar_one()
+
+
+def _waiting_for_allocation(after_id: int, shop_id: int | None, up_to: int | None) -> list[Any]:
+    conditions = [
+        orders.c.fulfilment_status.in_(("pending", "waiting", "partial")),
+        orders.c.review_status == "approved",
+        orders.c.status == "paid",
+        # a waiting 预订单 with in-stock lines may ship those now (现货先发), if its shop says so
+        or_(orders.c.preorder_status != "waiting", orders.c.mixed_presale.is_(True)),
+        orders.c.refund_requested.is_(False),
+        orders.c.id > after_id,
+    ]
+    if shop_id is not None:
+        conditions.append(orders.c.shop_id == shop_id)
+    if up_to is not None:
+        conditions.append(orders.c.id <= up_to)
+    return conditions
 
 
 def lines_of(conn: Connection, order_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
