@@ -77,8 +77,9 @@ def measure(url: str, clients: int = 64, seconds: float = 5.0, lanes: int = 0) -
         with ReservationDesk(db, lanes=lanes) as desk:
             product, product_s = _run_coroutines(clients, seconds, _product_coroutine(desk, "async"))
             prod = _report("product (desk, async callers)", db, product, product_s)
+            before = stock_views.position_detail(db, sku=SKU, warehouse=WAREHOUSE)["reserved"]
             threaded, threaded_s = _run_clients(clients, seconds, _product_client(desk, "threads"))
-            threads = _report("product (desk, a thread each)", db, threaded, threaded_s, before=product)
+            threads = _report("product (desk, a thread each)", db, threaded, threaded_s, before=before)
         discrepancies = stock.ledger_discrepancies(db)
         if db.engine.dialect.name == "postgresql":
             ceiling, ceiling_s = _run_coroutines(clients, seconds, _bare_group_commit(url, seconds))

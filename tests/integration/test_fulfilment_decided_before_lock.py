@@ -4,6 +4,7 @@ intake and review can write meanwhile), and writes that decision only if nothing
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from presale_erp.services import fulfilment, stock
 from tests import builders
 from tests.integration.test_fulfilment import LATER, TEA, position, set_up
 from tests.integration.test_fulfilment_batches import paid_orders, states
+from tests.integration.test_sqlite_writers import queue_is_held
 
 
 @pytest.fixture
@@ -102,3 +104,6 @@ def test_a_reading_unit_of_work_becomes_a_writer_only_if_nobody_has_committed_si
         uow.conn.exec_driver_sql("SELECT count(*) FROM skus").scalar()
         builders.sku(db, "MUG-2")  # another connection commits
         assert not uow.start_writing()
+        # it still reads what it read, and keeps no other writer waiting meanwhile
+        assert uow.conn.exec_driver_sql("SELECT count(*) FROM skus").scalar() == 1
+        assert not queue_is_held(Path(f"{db.engine.url.database}.writers"))

@@ -118,7 +118,8 @@ def _wake(answered: Sequence[_Waiting]) -> None:
 
 def _resolve_all(waitings: list[_Waiting]) -> None:
     for waiting in waitings:
-        waiting.resolve()
+        with contextlib.suppress(asyncio.InvalidStateError):  # one caller's future must not keep the rest waiting
+            waiting.resolve()
 
 
 class _Flight:

@@ -46,15 +46,19 @@ class UnitOfWork:
     def start_writing(self) -> bool:
         """SQLite: make a unit of work opened to read (`write=False`) a writer that keeps what it has read: join the
         writers' queue and take the write lock now. False if another connection has committed since this one
-        began reading: SQLite then refuses the lock (what was read may be out of date), and the unit of work can
-        only be left (it rolls back)."""
-        self.conn.connection.driver_connection.join()
+        began reading: SQLite then refuses the lock (what was read may be out of date); the unit of work still
+        reads the snapshot it began with, and can only be left (it rolls back)."""
+        driver = self.conn.connection.driver_connection
+        driver.join()
         try:
             self.conn.exec_driver_sql(_TAKE_WRITE_LOCK)
         except OperationalError as error:
             # SQLITE_BUSY_SNAPSHOT, or plain SQLITE_BUSY (a writer outside the queue): SQLite does not wait
-            # for a lock a reading transaction asks for, as waiting could not make what it read current.
-            if getattr(error.orig, "sqlite_errorcode", 0) & 0xFF == _SQLITE_BUSY:
+            # for a lock a reading transaction asks for, as waiting could not make what it read current. The
+            # transaction goes on reading its snapshot (a caller may compare it with what is there now), and
+            # other writers need not wait for it meanwhile.
+            if getattr(error.orig, "sqlite_errorcode", 0) & 0xFF == _SQLITE_BUSY and driver.in_transaction:
+                driver.leave()
                 return False
             raise
         return True

@@ -88,7 +88,7 @@ class ShipIn(BaseModel):
 async def reserve(body: ReserveIn, actor: Reserve, desk: ReservationDeskDep, now: NowDep, response: Response) -> dict:
     expires_at = body.expires_at or (now + timedelta(minutes=body.lease_minutes) if body.lease_minutes else None)
     # Through the desk, so that many shops reserving the same SKU at once share commits; awaited on the event
-    # loop, so that a flash sale's crowd holds no worker threads and is woken once per batch.
+    # loop, so that a flash sale's crowd holds no worker thread while it waits, and is woken once per batch.
     outcome = await desk.reserve_async(
         actor,
         [stock.ReservationLine(line.id, line.sku, line.warehouse, line.quantity, line.stage) for line in body.lines],
