@@ -183,14 +183,7 @@ def _product_client(desk: ReservationDesk, phase: str) -> Client:
         made = 0
         while time.perf_counter() < deadline:
             try:
-                desk.reserve(
-                    SYSTEM,
-                    [stock.ReservationLine(f"{phase}:{n}:{made}", SKU, WAREHOUSE, 1)],
-                    shop=None,
-                    order_ref=f"{phase}:{n}:{made}",
-                    expires_at=None,
-                    now=NOW,
-                )
+                desk.reserve(SYSTEM, **_one_unit(f"{phase}:{n}:{made}"))
             except InsufficientStock:
                 break
             made += 1
@@ -199,19 +192,18 @@ def _product_client(desk: ReservationDesk, phase: str) -> Client:
     return client
 
 
+def _one_unit(ref: str) -> dict[str, Any]:
+    """A buyer's request for one unit of the hot SKU, as the desk's reserve takes it after the actor."""
+    line = stock.ReservationLine(ref, SKU, WAREHOUSE, 1)
+    return {"lines": [line], "shop": None, "order_ref": ref, "expires_at": None, "now": NOW}
+
+
 def _product_coroutine(desk: ReservationDesk, phase: str) -> Coroutine:
     async def client(n: int, deadline: float) -> int:
         made = 0
         while time.perf_counter() < deadline:
             try:
-                await desk.reserve_async(
-                    SYSTEM,
-                    [stock.ReservationLine(f"{phase}:{n}:{made}", SKU, WAREHOUSE, 1)],
-                    shop=None,
-                    order_ref=f"{phase}:{n}:{made}",
-                    expires_at=None,
-                    now=NOW,
-                )
+                await desk.reserve_async(SYSTEM, **_one_unit(f"{phase}:{n}:{made}"))
             except InsufficientStock:
                 break
             made += 1

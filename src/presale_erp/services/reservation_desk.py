@@ -226,11 +226,7 @@ class ReservationDesk:
         now: datetime,
     ) -> ReservationOutcome:
         """Lock stock for every line or for none; same rules, result and errors as `stock.reserve`."""
-        call = ReserveCall(actor, list(lines), shop, order_ref, expires_at, now)
-        call.check()  # a malformed request is refused at once, without waiting for a batch
-        waiting = _Waiting(call)
-        self._hand_in(waiting)
-        return waiting.wait()
+        return self._hand_in(ReserveCall(actor, list(lines), shop, order_ref, expires_at, now)).wait()
 
     async def reserve_async(
         self,
@@ -245,17 +241,20 @@ class ReservationDesk:
         """`reserve` for a coroutine: it waits on its event loop, holding no thread. A crowd of requests arriving
         through one loop (an async API worker) is answered with one wake-up of that loop per batch."""
         call = ReserveCall(actor, list(lines), shop, order_ref, expires_at, now)
-        call.check()
-        waiting = _Waiting(call, asyncio.get_running_loop())
-        self._hand_in(waiting)
+        waiting = self._hand_in(call, asyncio.get_running_loop())
         assert waiting.future is not None
         return await waiting.future
 
-    def _hand_in(self, waiting: _Waiting) -> None:
+    def _hand_in(self, call: ReserveCall, loop: asyncio.AbstractEventLoop | None = None) -> _Waiting:
+        """Queue a request for the next batch; a malformed one is refused at once, without waiting for a batch.
+        `loop`: the event loop of a coroutine waiting for the answer (None: a thread waits)."""
+        call.check()
+        waiting = _Waiting(call, loop)
         with self._closing:
             if self._closed:
                 raise RuntimeError("The reservation desk is closed.")
             self._queue.put(waiting)
+        return waiting
 
     def close(self) -> None:
         """Serve every request already queued, then stop the committer thread."""
